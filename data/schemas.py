@@ -171,7 +171,9 @@ class LockdownStatus(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Self:
         if self.valid_until is not None and self.valid_until < self.valid_from:
-            raise ValueError(f"valid_until {self.valid_until} is before valid_from {self.valid_from}")
+            raise ValueError(
+                f"valid_until {self.valid_until} is before valid_from {self.valid_from}"
+            )
         return self
 
     def covers(self, day: dt.date) -> bool:
