@@ -1,0 +1,264 @@
+"""The `linli` command line: run the embedded demo day, import files, query demand, migrate."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from data.aggregate import aggregate_demand, compound_demand
+from data.errors import DataError
+from data.schemas import Datum
+from data.store import Store
+
+app = typer.Typer(
+    name="linli",
+    help="linli (邻里): feed a city's compounds when shops are closed.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+T = TypeVar("T")
+
+EXIT_DATA_ERROR = DataError.exit_code
+EXIT_NOT_YET = 3
+"""Exit code of a command whose capability has not landed yet."""
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="database URL or SQLite file; default $DATABASE_URL or .linli/linli.db",
+        show_default=False,
+    ),
+]
+
+
+def _database_url(db: str | None) -> str | None:
+    if db is None or "://" in db:
+        return db
+    path = Path(db).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _open_store(db: str | None) -> Store:
+    store = Store.open(_database_url(db))
+    store.migrate()
+    return store
+
+
+@contextmanager
+def _reported_errors() -> Iterator[None]:
+    """Print a DataError with every issue and exit with its code; nothing is imported."""
+    try:
+        yield
+    except DataError as error:
+        err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+
+
+def _progress() -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _step(progress: Progress, task: int, label: str, work: Callable[[], T]) -> T:
+    progress.update(task, description=label)
+    result = work()
+    progress.advance(task)
+    return result
+
+
+class ImportKind(enum.StrEnum):
+    """What an imported file holds."""
+
+    compounds = "compounds"
+    buildings = "buildings"
+    gates = "gates"
+    lockdown = "lockdown"
+    categories = "categories"
+    supply = "supply"
+    orders = "orders"
+    jielong = "jielong"
+
+
+@app.command("import")
+def import_file(
+    kind: Annotated[ImportKind, typer.Argument(help="what the file holds")],
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    db: DbOption = None,
+    datum: Annotated[
+        Datum, typer.Option(help="datum of the file's coordinates (Amap: gcj02, Baidu: bd09)")
+    ] = Datum.wgs84,
+    compound: Annotated[
+        str | None, typer.Option(help="compound_id of a 接龙 paste (jielong only)")
+    ] = None,
+    date: Annotated[
+        str | None, typer.Option(help="delivery date YYYY-MM-DD of a 接龙 paste (jielong only)")
+    ] = None,
+) -> None:
+    """Validate a file and import it whole, or reject it whole with every problem listed."""
+    from data import load
+    from data.jielong import parse_jielong
+
+    store = _open_store(db)
+    source = str(path)
+    with _reported_errors():
+        if kind is ImportKind.compounds:
+            store.import_compounds(load.load_compounds(path, datum=datum), source=source)
+        elif kind is ImportKind.buildings:
+            store.import_compounds((), load.load_buildings(path, datum=datum), source=source)
+        elif kind is ImportKind.gates:
+            store.import_compounds((), gates=load.load_gates(path, datum=datum), source=source)
+        elif kind is ImportKind.lockdown:
+            store.import_compounds((), lockdown=load.load_lockdown(path), source=source)
+        elif kind is ImportKind.categories:
+            store.import_categories(load.load_categories(path), source=source)
+        elif kind is ImportKind.supply:
+            store.import_supply(load.load_supply(path), source=source)
+        elif kind is ImportKind.orders:
+            result = store.import_orders(
+                load.load_orders(path, reference=store.reference()), source=source
+            )
+            console.print(f"orders: {result}")
+        else:
+            if compound is None or date is None:
+                err_console.print("error: a 接龙 import needs --compound and --date")
+                raise typer.Exit(EXIT_DATA_ERROR)
+            orders = parse_jielong(
+                path.read_text("utf-8"),
+                compound_id=compound,
+                delivery_date=dt.date.fromisoformat(date),
+                categories=store.categories(),
+                buildings=store.buildings(compound),
+                source=source,
+            )
+            console.print(f"orders: {store.import_orders(orders, source=source)}")
+    console.print(f"[green]imported[/] {kind.value} from {path}")
+
+
+class DemandLevel(enum.StrEnum):
+    """Granularity of a demand table."""
+
+    compound = "compound"
+    building = "building"
+
+
+@app.command()
+def demand(
+    db: DbOption = None,
+    date: Annotated[str | None, typer.Option(help="delivery date YYYY-MM-DD")] = None,
+    compound: Annotated[list[str] | None, typer.Option(help="compound_id (repeatable)")] = None,
+    category: Annotated[list[str] | None, typer.Option(help="category_id (repeatable)")] = None,
+    district: Annotated[str | None, typer.Option(help="district (区), e.g. 浦东新区")] = None,
+    by: Annotated[DemandLevel, typer.Option(help="rows per compound or per building")] = (
+        DemandLevel.compound
+    ),
+    limit: Annotated[int, typer.Option(help="rows to print (the CSV gets all)")] = 40,
+    csv: Annotated[Path | None, typer.Option(help="also write the whole table as CSV")] = None,
+) -> None:
+    """Print aggregated demand from the store (never household data)."""
+    store = _open_store(db)
+    day = dt.date.fromisoformat(date) if date else None
+    table = aggregate_demand(store.order_lines(day))
+    if by is DemandLevel.compound:
+        table = compound_demand(table)
+    if compound:
+        table = table.filter(pl.col("compound_id").is_in(compound))
+    if category:
+        table = table.filter(pl.col("category_id").is_in(category))
+    if district:
+        ids = [c.compound_id for c in store.compounds() if c.district == district]
+        table = table.filter(pl.col("compound_id").is_in(ids))
+    frame = table.collect()
+    if csv is not None:
+        frame.write_csv(csv)
+        console.print(f"wrote {frame.height} rows to {csv}")
+    _print_frame(frame.head(limit), f"demand ({frame.height} rows, showing {min(limit, frame.height)})")
+
+
+def _print_frame(frame: pl.DataFrame, title: str) -> None:
+    table = Table(title=title)
+    for name, dtype in frame.schema.items():
+        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+    for row in frame.iter_rows():
+        table.add_row(*(f"{value:,}" if isinstance(value, int) else str(value) for value in row))
+    console.print(table)
+
+
+@app.command()
+def demo(
+    db: Annotated[
+        Path, typer.Option(help="SQLite file for the demo day (recreated on every run)")
+    ] = Path(".linli/demo.db"),
+    seed: Annotated[int, typer.Option(help="seed of the synthetic orders")] = 20220415,
+) -> None:
+    """Run the whole embedded Shanghai day: load → store → aggregate (→ match → route)."""
+    from api.demo_run import run_demo
+
+    db.parent.mkdir(parents=True, exist_ok=True)
+    db.unlink(missing_ok=True)
+    with _reported_errors():
+        run_demo(f"sqlite:///{db.resolve()}", seed=seed, console=console, progress=_progress())
+
+
+@app.command()
+def migrate(db: DbOption = None) -> None:
+    """Create or upgrade the database schema to the newest migration."""
+    _open_store(db)
+    console.print("[green]database is at the newest migration[/]")
+
+
+def _not_yet(what: str, issue: int) -> None:
+    err_console.print(
+        f"linli {what}: not available yet; it lands with issue #{issue}. "
+        "Nothing was done.",
+    )
+    raise typer.Exit(EXIT_NOT_YET)
+
+
+@app.command()
+def match() -> None:
+    """Match demand to supplier offers (lands with the matcher, issue #4)."""
+    _not_yet("match", 4)
+
+
+@app.command()
+def plan() -> None:
+    """Plan pickup points, windows and vehicle routes (lands with routing, issue #5)."""
+    _not_yet("plan", 5)
+
+
+@app.command()
+def serve() -> None:
+    """Start the HTTP API (lands with the API, issue #6)."""
+    _not_yet("serve", 6)
+
+
+def main() -> None:
+    """Entry point for `python -m api.cli`."""
+    app(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()
