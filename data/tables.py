@@ -1,0 +1,308 @@
+"""SQLAlchemy 2 tables of the store: one per wire model of ``data.schemas``, plus import batches.
+
+Money is integer cents, datetimes are ``DateTime(timezone=True)`` (stored as UTC, read back
+in Asia/Shanghai), enums are their string values, sets and lists are JSON arrays. The schema
+itself is created by the Alembic migrations in ``data/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from data.schemas import SHANGHAI
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+"""Named constraints, so Alembic batch migrations on SQLite can find them."""
+
+ID = String(64)
+"""Width of an ``Identifier`` of data.schemas."""
+
+
+class AwareDateTime(TypeDecorator[dt.datetime]):
+    """A timezone-aware datetime: written as UTC, read back in Asia/Shanghai on every backend."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:
+        """Refuse naive datetimes; SQLite keeps no offset, so it gets naive UTC."""
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()} cannot be stored; add an offset")
+        utc = value.astimezone(dt.UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        """Naive values (SQLite) are UTC; every value is returned in Shanghai time."""
+        if value is None:
+            return None
+        if not isinstance(value, dt.datetime):
+            raise TypeError(f"expected a datetime from the database, got {value!r}")
+        stamp: dt.datetime = value
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=dt.UTC)
+        return stamp.astimezone(SHANGHAI)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all store tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class ImportBatch(Base):
+    """One import: what kind, from where, the sha256 of its content and how many rows."""
+
+    __tablename__ = "import_batch"
+    __table_args__ = (UniqueConstraint("kind", "sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    source: Mapped[str] = mapped_column(String(1024))
+    sha256: Mapped[str] = mapped_column(String(64))
+    row_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class CompoundRow(Base):
+    """小区."""
+
+    __tablename__ = "compound"
+
+    compound_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    district: Mapped[str] = mapped_column(String(128))
+    street: Mapped[str] = mapped_column(String(128))
+    lon: Mapped[float]
+    lat: Mapped[float]
+    households: Mapped[int] = mapped_column(Integer)
+    receiving_opens_at: Mapped[dt.time] = mapped_column(Time())
+    receiving_closes_at: Mapped[dt.time] = mapped_column(Time())
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+
+
+class BuildingRow(Base):
+    """楼栋; its id is unique within its compound."""
+
+    __tablename__ = "building"
+
+    compound_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("compound.compound_id"), primary_key=True
+    )
+    building_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    lon: Mapped[float]
+    lat: Mapped[float]
+    households: Mapped[int] = mapped_column(Integer)
+    floors: Mapped[int] = mapped_column(Integer)
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+
+
+class GateRow(Base):
+    """A compound gate; its id is unique within its compound."""
+
+    __tablename__ = "gate"
+
+    compound_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("compound.compound_id"), primary_key=True
+    )
+    gate_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    lon: Mapped[float]
+    lat: Mapped[float]
+    receiving_opens_at: Mapped[dt.time] = mapped_column(Time())
+    receiving_closes_at: Mapped[dt.time] = mapped_column(Time())
+    max_trucks: Mapped[int] = mapped_column(Integer)
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+
+
+class LockdownStatusRow(Base):
+    """A compound's control level from ``valid_from`` (one row per compound and start date)."""
+
+    __tablename__ = "lockdown_status"
+    __table_args__ = (UniqueConstraint("compound_id", "valid_from"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    level: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[dt.date] = mapped_column(Date())
+    valid_until: Mapped[dt.date | None] = mapped_column(Date())
+
+
+class CategoryRow(Base):
+    """A kind of goods; certificates and aliases are JSON arrays."""
+
+    __tablename__ = "category"
+
+    category_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name_zh: Mapped[str] = mapped_column(String(256))
+    name_en: Mapped[str] = mapped_column(String(256))
+    unit: Mapped[str] = mapped_column(String(64))
+    unit_weight_g: Mapped[int] = mapped_column(Integer)
+    cold_chain: Mapped[bool] = mapped_column(Boolean)
+    required_certificates: Mapped[list[str]] = mapped_column(JSON)
+    aliases: Mapped[list[str]] = mapped_column(JSON)
+
+
+class SupplierRow(Base):
+    """A licensed supplier; the lockdown levels it serves are a JSON array."""
+
+    __tablename__ = "supplier"
+
+    supplier_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    contact_phone: Mapped[str] = mapped_column(String(64))
+    lockdown_levels_served: Mapped[list[str]] = mapped_column(JSON)
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+
+
+class DepotRow(Base):
+    """A supplier's warehouse."""
+
+    __tablename__ = "depot"
+
+    depot_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    name: Mapped[str] = mapped_column(String(256))
+    lon: Mapped[float]
+    lat: Mapped[float]
+    opens_at: Mapped[dt.time] = mapped_column(Time())
+    closes_at: Mapped[dt.time] = mapped_column(Time())
+    loading_docks: Mapped[int] = mapped_column(Integer)
+    synthetic: Mapped[bool] = mapped_column(Boolean)
+
+
+class VehicleRow(Base):
+    """A supplier's truck or van."""
+
+    __tablename__ = "vehicle"
+
+    vehicle_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    depot_id: Mapped[str] = mapped_column(ID, ForeignKey("depot.depot_id"))
+    plate: Mapped[str] = mapped_column(String(32))
+    capacity_kg: Mapped[int] = mapped_column(Integer)
+    capacity_units: Mapped[int] = mapped_column(Integer)
+    refrigerated: Mapped[bool] = mapped_column(Boolean)
+    fixed_cost_cents: Mapped[int] = mapped_column(Integer)
+
+
+class DriverRow(Base):
+    """A supplier's driver."""
+
+    __tablename__ = "driver"
+
+    driver_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    name: Mapped[str] = mapped_column(String(256))
+    phone: Mapped[str] = mapped_column(String(64))
+    test_taken_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime())
+
+
+class CertificateRow(Base):
+    """A certificate of a supplier, vehicle or driver (holder is polymorphic, so no FK)."""
+
+    __tablename__ = "certificate"
+
+    certificate_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    holder_kind: Mapped[str] = mapped_column(String(16))
+    holder_id: Mapped[str] = mapped_column(ID, index=True)
+    scope: Mapped[str] = mapped_column(String(128))
+    valid_from: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    valid_until: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    verified: Mapped[bool] = mapped_column(Boolean)
+
+
+class OfferRow(Base):
+    """What a supplier delivers of one category on one date; service area flattened."""
+
+    __tablename__ = "offer"
+
+    offer_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    category_id: Mapped[str] = mapped_column(ID, ForeignKey("category.category_id"))
+    delivery_date: Mapped[dt.date] = mapped_column(Date(), index=True)
+    capacity_units: Mapped[int] = mapped_column(Integer)
+    unit_price_cents: Mapped[int] = mapped_column(Integer)
+    list_price_cents: Mapped[int | None] = mapped_column(Integer)
+    min_order_units: Mapped[int] = mapped_column(Integer)
+    case_size_units: Mapped[int] = mapped_column(Integer)
+    package_name: Mapped[str] = mapped_column(String(256))
+    service_districts: Mapped[list[str]] = mapped_column(JSON)
+    service_max_distance_m: Mapped[int | None] = mapped_column(Integer)
+    depot_ids: Mapped[list[str]] = mapped_column(JSON)
+
+
+class HouseholdOrderRow(Base):
+    """One 接龙 line; ``household_key``, ``priority`` and ``fingerprint`` are derived on import."""
+
+    __tablename__ = "household_order"
+    __table_args__ = (
+        UniqueConstraint("compound_id", "delivery_date", "order_id"),
+        ForeignKeyConstraint(
+            ["compound_id", "building_id"], ["building.compound_id", "building.building_id"]
+        ),
+        Index("ix_household_order_delivery_date", "delivery_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(128))
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    building_id: Mapped[str] = mapped_column(ID)
+    room: Mapped[str] = mapped_column(String(16))
+    delivery_date: Mapped[dt.date] = mapped_column(Date())
+    priority_flags: Mapped[list[str]] = mapped_column(JSON)
+    priority: Mapped[bool] = mapped_column(Boolean)
+    proxy: Mapped[bool] = mapped_column(Boolean)
+    household_name: Mapped[str] = mapped_column(String(256))
+    phone: Mapped[str] = mapped_column(String(64))
+    household_key: Mapped[str] = mapped_column(String(40))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    import_id: Mapped[int] = mapped_column(Integer, ForeignKey("import_batch.id"))
+
+
+class OrderItemRow(Base):
+    """One item of a household order, in its position on the order."""
+
+    __tablename__ = "order_item"
+    __table_args__ = (UniqueConstraint("order_pk", "position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    order_pk: Mapped[int] = mapped_column(
+        Integer, ForeignKey("household_order.id", ondelete="CASCADE")
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    category_id: Mapped[str] = mapped_column(ID, ForeignKey("category.category_id"))
+    quantity_units: Mapped[int] = mapped_column(Integer)
+    product: Mapped[str] = mapped_column(String(256))
+
+
+TABLES = tuple(Base.metadata.sorted_tables)
+"""Every store table, parents before children."""
