@@ -1,0 +1,186 @@
+"""Allocation: min orders, shortage priorities and fairness, limits, determinism, fallback."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+
+import matcher.solve as solve_module
+from data.schemas import CertificateType
+from matcher.eligibility import Reason
+from matcher.model import DemandRow, Params
+from matcher.result import Allocation, SolveStatus, UnmetReason
+from matcher.solve import solve
+from tests.matcher.instances import World, one_pair, random_world, shortage
+
+FAST = Params(time_limit_s=2.0, num_workers=2)
+
+
+def served(allocation: Allocation) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for line in allocation.lines:
+        out[line.compound_id] += line.quantity_units
+    return out
+
+
+def test_one_pair_is_served_in_full() -> None:
+    allocation = solve(one_pair().problem(), FAST)
+    assert allocation.status is SolveStatus.optimal
+    assert [(x.offer_id, x.compound_id, x.quantity_units) for x in allocation.lines] == [
+        ("o1", "c1", 10)
+    ]
+    assert allocation.unmet == ()
+    assert allocation.lines[0].goods_cost_cents == 10 * 1000
+
+
+def test_shortage_priority_first_and_no_compound_at_zero() -> None:
+    world = shortage()
+    world.demand[0] = DemandRow(
+        compound_id="c1", category_id="veg", quantity_units=40, priority_quantity_units=35
+    )
+    allocation = solve(world.problem(), FAST)
+    got = served(allocation)
+    assert got["c1"] >= 35  # every priority unit served
+    assert all(got[c] > 0 for c in ("c1", "c2", "c3", "c4"))
+    assert not any(got[c] == 40 for c in ("c2", "c3", "c4"))
+    assert sum(got.values()) == 80
+    assert allocation.summary().priority_served_pct == 100.0
+    assert {u.reason for u in allocation.unmet} == {UnmetReason.capacity_exhausted}
+
+
+def test_shortage_is_shared_evenly() -> None:
+    allocation = solve(shortage().problem(), FAST)
+    assert sorted(served(allocation).values()) == [20, 20, 20, 20]
+    assert allocation.objectives.min_served_permille == (("veg", 500),)
+
+
+def test_min_order_is_all_or_nothing() -> None:
+    world = World()
+    world.add_compound(1, {"veg": (20, 0)})
+    world.add_compound(2, {"veg": (50, 0)})
+    world.add_compound(3, {"veg": (45, 0)})
+    world.add_supplier("s1")
+    world.add_offer("o1", "s1", "veg", 70, min_order=30)
+    allocation = solve(world.problem(), FAST)
+    for line in allocation.lines:
+        assert line.quantity_units >= 30
+    unmet = {u.compound_id: u for u in allocation.unmet}
+    assert unmet["c1"].reason is UnmetReason.below_min_order
+    assert unmet["c1"].quantity_units == 20
+    assert sum(served(allocation).values()) == 70
+
+
+def test_no_eligible_supplier_lists_reasons_per_supplier() -> None:
+    world = one_pair("pork")
+    world.add_supplier("s2")
+    world.drop_certificates("s1", CertificateType.quarantine_report)
+    allocation = solve(world.problem(), FAST)
+    (unmet,) = allocation.unmet
+    assert unmet.reason is UnmetReason.no_eligible_supplier
+    reasons = {(r.supplier_id, r.reason) for r in unmet.supplier_reasons}
+    assert reasons == {
+        ("s1", Reason.quarantine_report_missing),
+        ("s2", Reason.category_not_offered),
+    }
+
+
+def test_supplier_limit() -> None:
+    world = World()
+    world.add_compound(1, {"veg": (100, 0)})
+    world.add_supplier("s1")
+    world.add_supplier("s2")
+    world.add_offer("o1", "s1", "veg", 50)
+    world.add_offer("o2", "s2", "veg", 50)
+    allocation = solve(world.problem(), FAST.model_copy(update={"max_suppliers_per_compound": 1}))
+    assert len({x.supplier_id for x in allocation.lines}) == 1
+    (unmet,) = allocation.unmet
+    assert unmet.reason is UnmetReason.supplier_limit and unmet.quantity_units == 50
+
+
+def test_single_supplier_per_category() -> None:
+    world = World()
+    world.add_compound(1, {"veg": (100, 0), "pork": (10, 0)})
+    world.add_supplier("s1")
+    world.add_supplier("s2")
+    world.add_offer("o1", "s1", "veg", 60)
+    world.add_offer("o2", "s2", "veg", 60)
+    world.add_offer("o3", "s1", "pork", 60)
+    params = FAST.model_copy(update={"single_supplier_per_category": True})
+    allocation = solve(world.problem(), params)
+    veg = [x for x in allocation.lines if x.category_id == "veg"]
+    assert len(veg) == 1 and veg[0].quantity_units == 60
+    assert allocation.unmet[0].reason is UnmetReason.supplier_limit
+
+
+def test_cheapest_offer_wins_when_supply_is_ample() -> None:
+    world = one_pair()
+    world.add_supplier("s2")
+    world.add_offer("o2", "s2", "veg", 100, price=900)
+    allocation = solve(world.problem(), FAST)
+    assert [x.offer_id for x in allocation.lines] == ["o2"]
+
+
+def test_fairness_cap_moves_volume_to_other_suppliers() -> None:
+    world = World()
+    for k in range(1, 5):
+        world.add_compound(k, {"veg": (25, 0)})
+    world.add_supplier("s1")
+    world.add_supplier("s2")
+    world.add_offer("o1", "s1", "veg", 100, price=900)
+    world.add_offer("o2", "s2", "veg", 100, price=1000)
+    uncapped = solve(world.problem(), FAST)
+    assert {x.supplier_id for x in uncapped.lines} == {"s1"}
+    capped = solve(world.problem(), FAST.model_copy(update={"fairness_cap_pct": 60}))
+    volume = Counter[str]()
+    for line in capped.lines:
+        volume[line.supplier_id] += line.quantity_units
+    assert volume["s1"] <= 60 and sum(volume.values()) == 100
+    assert capped.objectives.cap_excess_units == 0
+
+
+def test_same_seed_same_allocation() -> None:
+    problem = random_world(3, compounds=8, suppliers=3).problem()
+    params = Params(time_limit_s=2.0, seed=7, num_workers=2, fixed_cost_cents_per_delivery=500)
+    first = solve(problem, params)
+    second = solve(problem, params)
+    assert first.seed == second.seed == 7
+    assert first.lines == second.lines
+    assert first.unmet == second.unmet
+
+
+def test_greedy_fallback_when_no_solution(monkeypatch: pytest.MonkeyPatch) -> None:
+    def nothing(self: Any, *args: Any) -> Any:
+        return solve_module._StageOutcome(found=False, optimal=False, objective=0, bound=0)
+
+    monkeypatch.setattr(solve_module._CpSat, "solve", nothing)
+    allocation = solve(shortage().problem(), FAST)
+    assert allocation.status is SolveStatus.fallback_greedy
+    assert "greedy" in allocation.message
+    assert sum(served(allocation).values()) == 80
+    assert all(x.quantity_units >= 5 for x in allocation.lines)
+
+
+@pytest.mark.parametrize("solver", ["scip", "cbc"])
+def test_mip_back_ends_agree(solver: solve_module.SolverName) -> None:
+    problem = shortage().problem()
+    reference = solve(problem, FAST)
+    other = solve(problem, FAST, solver=solver)
+    assert other.status is SolveStatus.optimal
+    assert other.objectives == reference.objectives
+
+
+def test_summary_counts() -> None:
+    summary = solve(shortage().problem(), FAST).summary()
+    assert summary.served_pct == 50.0
+    assert summary.suppliers_used == ("s1",)
+    assert summary.deliveries == 4
+    assert summary.unmet_units_by_reason == ((UnmetReason.capacity_exhausted, 80),)
+    assert "50.0 %" in summary.text()
+
+
+def test_allocation_rejects_unbalanced_books() -> None:
+    allocation = solve(one_pair().problem(), FAST)
+    with pytest.raises(ValueError, match="allocated"):
+        Allocation.model_validate({**allocation.model_dump(), "lines": ()})
