@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import polars as pl
 import typer
@@ -29,8 +29,6 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
-
-T = TypeVar("T")
 
 EXIT_DATA_ERROR = DataError.exit_code
 EXIT_NOT_YET = 3
@@ -80,13 +78,6 @@ def _progress() -> Progress:
         console=console,
         transient=False,
     )
-
-
-def _step(progress: Progress, task: int, label: str, work: Callable[[], T]) -> T:
-    progress.update(task, description=label)
-    result = work()
-    progress.advance(task)
-    return result
 
 
 class ImportKind(enum.StrEnum):
@@ -194,7 +185,9 @@ def demand(
     if csv is not None:
         frame.write_csv(csv)
         console.print(f"wrote {frame.height} rows to {csv}")
-    _print_frame(frame.head(limit), f"demand ({frame.height} rows, showing {min(limit, frame.height)})")
+    _print_frame(
+        frame.head(limit), f"demand ({frame.height} rows, showing {min(limit, frame.height)})"
+    )
 
 
 def _print_frame(frame: pl.DataFrame, title: str) -> None:
@@ -231,8 +224,7 @@ def migrate(db: DbOption = None) -> None:
 
 def _not_yet(what: str, issue: int) -> None:
     err_console.print(
-        f"linli {what}: not available yet; it lands with issue #{issue}. "
-        "Nothing was done.",
+        f"linli {what}: not available yet; it lands with issue #{issue}. Nothing was done.",
     )
     raise typer.Exit(EXIT_NOT_YET)
 

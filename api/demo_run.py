@@ -6,6 +6,7 @@ landed yet (matching, routing, documents) are named as such in the summary.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -18,7 +19,14 @@ from data.aggregate import aggregate_demand, compound_demand
 from data.demo import DEMO_DATE, FOCUS_COMPOUND_ID, demo_files
 from data.generate import generate_orders
 from data.jielong import parse_jielong
-from data.schemas import LOCKDOWN_LEVEL_ZH, BUILDING_SCHEMA, COMPOUND_SCHEMA, models_frame
+from data.schemas import (
+    BUILDING_SCHEMA,
+    COMPOUND_SCHEMA,
+    LOCKDOWN_LEVEL_ZH,
+    Compound,
+    LockdownStatus,
+    models_frame,
+)
 from data.store import Store
 from data.validate import Reference
 
@@ -118,11 +126,19 @@ def run_demo(url: str, *, seed: int, console: Console, progress: Progress) -> De
         progress.update(task, description="done")
 
     per_category = _category_table(demand, categories_order=[c.category_id for c in categories])
-    offered = pl.DataFrame(
-        [(o.category_id, o.capacity_units) for o in supply.offers if o.delivery_date == DEMO_DATE],
-        schema={"category_id": pl.String, "offered_units": pl.Int64},
-        orient="row",
-    ).group_by("category_id").agg(pl.col("offered_units").sum())
+    offered = (
+        pl.DataFrame(
+            [
+                (o.category_id, o.capacity_units)
+                for o in supply.offers
+                if o.delivery_date == DEMO_DATE
+            ],
+            schema={"category_id": pl.String, "offered_units": pl.Int64},
+            orient="row",
+        )
+        .group_by("category_id")
+        .agg(pl.col("offered_units").sum())
+    )
     per_category = per_category.join(offered, on="category_id", how="left").with_columns(
         pl.col("offered_units").fill_null(0)
     )
@@ -165,14 +181,12 @@ def _print_summary(
     console: Console,
     summary: DemoSummary,
     *,
-    compounds: list[object],
-    lockdown: list[object],
+    compounds: Sequence[Compound],
+    lockdown: Sequence[LockdownStatus],
     supply: load.SupplyBundle,
 ) -> None:
-    from data.schemas import Compound, LockdownStatus
-
-    compound_models = [c for c in compounds if isinstance(c, Compound)]
-    statuses = [s for s in lockdown if isinstance(s, LockdownStatus) and s.covers(DEMO_DATE)]
+    compound_models = compounds
+    statuses = [s for s in lockdown if s.covers(DEMO_DATE)]
     streets = sorted({c.street for c in compound_models if c.street})
     districts = sorted({c.district for c in compound_models})
     console.rule(f"[bold]linli demo day {DEMO_DATE:%Y-%m-%d}[/]")
@@ -201,17 +215,12 @@ def _print_summary(
         f"{summary.order_lines:,} order lines"
     )
 
-    table = Table(title=f"demand on {DEMO_DATE:%Y-%m-%d} by category (all compounds)")
-    for name in (
-        "category",
-        "units",
-        "households",
-        "priority units",
-        "priority households",
-        "compounds",
-        "offered units",
-        "offered / demand",
-    ):
+    table = Table(
+        title=f"demand on {DEMO_DATE:%Y-%m-%d} by category (all compounds)",
+        caption="hh: households ordering; prio: households with priority flags; "
+        "cmpd: compounds; cover: offered / demand",
+    )
+    for name in ("category", "units", "hh", "prio units", "prio hh", "cmpd", "offered", "cover"):
         table.add_column(name, justify="left" if name == "category" else "right")
     for row in summary.demand.iter_rows(named=True):
         units = row["quantity_units"]

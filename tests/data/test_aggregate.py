@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from data.aggregate import aggregate_demand, compound_demand, empty_order_lines
+from data.aggregate import aggregate_demand, collect_demand, compound_demand, empty_order_lines
 from data.errors import DataError
 from data.schemas import DEMAND_SCHEMA, ORDER_LINE_SCHEMA
 
@@ -92,6 +92,8 @@ def test_aggregation_preserves_totals_and_never_mixes_dates(
 ) -> None:
     lines = lines_frame(rows)
     demand = aggregate_demand(lines).collect()
+    # The memory-bounded, partitioned run gives exactly the same rows.
+    assert collect_demand(lines, partitions=3).equals(demand)
 
     expected: dict[tuple[str, dt.date], int] = {}
     expected_priority: dict[tuple[str, dt.date], int] = {}
