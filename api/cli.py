@@ -64,7 +64,8 @@ def _reported_errors() -> Iterator[None]:
     try:
         yield
     except DataError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, markup=False)
+        err_console.print("error:", style="bold red", end=" ")
+        err_console.print(str(error), highlight=False, markup=False, soft_wrap=True)
         raise typer.Exit(EXIT_DATA_ERROR) from None
 
 
