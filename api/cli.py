@@ -20,6 +20,7 @@ from data.aggregate import aggregate_demand, compound_demand
 from data.errors import DataError
 from data.schemas import Datum
 from data.store import Store
+from matcher.model import Params
 
 app = typer.Typer(
     name="linli",
@@ -205,15 +206,25 @@ def demo(
     db: Annotated[
         Path, typer.Option(help="SQLite file for the demo day (recreated on every run)")
     ] = Path(".linli/demo.db"),
-    seed: Annotated[int, typer.Option(help="seed of the synthetic orders")] = 20220415,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic orders and the matcher")] = (
+        20220415
+    ),
+    time_limit: Annotated[float, typer.Option(help="matcher time limit, seconds")] = 30.0,
 ) -> None:
-    """Run the whole embedded Shanghai day: load → store → aggregate (→ match → route)."""
+    """Run the whole embedded Shanghai day: load → store → aggregate → match (→ route)."""
     from api.demo_run import run_demo
 
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
+    params = Params(time_limit_s=time_limit, seed=seed)
     with _reported_errors():
-        run_demo(f"sqlite:///{db.resolve()}", seed=seed, console=console, progress=_progress())
+        run_demo(
+            f"sqlite:///{db.resolve()}",
+            seed=seed,
+            console=console,
+            progress=_progress(),
+            match_params=params,
+        )
 
 
 @app.command()
@@ -231,9 +242,31 @@ def _not_yet(what: str, issue: int) -> None:
 
 
 @app.command()
-def match() -> None:
-    """Match demand to supplier offers (lands with the matcher, issue #4)."""
-    _not_yet("match", 4)
+def match(
+    date: Annotated[str, typer.Option(help="delivery date YYYY-MM-DD")],
+    db: DbOption = None,
+    time_limit: Annotated[float, typer.Option(help="solver time limit, seconds")] = 30.0,
+    seed: Annotated[int, typer.Option(help="solver seed (same input + seed, same answer)")] = 0,
+    max_suppliers: Annotated[
+        int, typer.Option(help="suppliers delivering to one compound per day")
+    ] = 3,
+    explain_compound: Annotated[
+        str | None, typer.Option("--explain", help="print the explanations of one compound")
+    ] = None,
+) -> None:
+    """Match the stored demand of a day to the stored supplier offers."""
+    from api.matching import match_day, print_allocation
+
+    store = _open_store(db)
+    params = Params(time_limit_s=time_limit, seed=seed, max_suppliers_per_compound=max_suppliers)
+    with _reported_errors(), console.status("matching"):
+        result = match_day(store, dt.date.fromisoformat(date), params)
+    print_allocation(console, result)
+    if explain_compound:
+        for decision in result.decisions:
+            if decision.compound_id == explain_compound:
+                console.print(decision.text("zh"), highlight=False)
+                console.print(decision.text("en"), highlight=False)
 
 
 @app.command()

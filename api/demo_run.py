@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from api.matching import match_day, print_allocation
 from data import load
 from data.aggregate import aggregate_demand, compound_demand
 from data.demo import DEMO_DATE, FOCUS_COMPOUND_ID, demo_files
@@ -29,6 +30,7 @@ from data.schemas import (
 )
 from data.store import Store
 from data.validate import Reference
+from matcher.model import Params
 
 
 @dataclass(frozen=True)
@@ -49,14 +51,24 @@ class DemoSummary:
 
 
 PENDING_STAGES = (
-    ("match demand to supplier offers", 4),
     ("plan pickup points, windows and routes", 5),
     ("route sheets, sorting lists, pickup notices", 7),
 )
 
 
-def run_demo(url: str, *, seed: int, console: Console, progress: Progress) -> DemoSummary:
-    """Run the demo day into the database at ``url`` and print its summary."""
+def run_demo(
+    url: str,
+    *,
+    seed: int,
+    console: Console,
+    progress: Progress,
+    match_params: Params | None = None,
+) -> DemoSummary:
+    """Run the demo day into the database at ``url`` and print its summary.
+
+    With ``match_params`` the day's demand is also matched to the offers and the
+    allocation summary printed.
+    """
     files = demo_files()
     with progress:
         task = progress.add_task("loading", total=8)
@@ -155,6 +167,18 @@ def run_demo(url: str, *, seed: int, console: Console, progress: Progress) -> De
         focus=focus,
     )
     _print_summary(console, summary, compounds=compounds, lockdown=lockdown, supply=supply)
+    if match_params is not None:
+        with console.status(
+            f"matching demand to offers (CP-SAT, limit {match_params.time_limit_s:.0f} s)"
+        ):
+            match = match_day(store, DEMO_DATE, match_params)
+        print_allocation(console, match)
+        focus_decisions = [d for d in match.decisions if d.compound_id == FOCUS_COMPOUND_ID]
+        if focus_decisions:
+            console.print("[bold]published explanation, focus compound, first category:[/]")
+            console.print(focus_decisions[0].text("zh"), highlight=False)
+    for stage, issue in PENDING_STAGES:
+        console.print(f"[dim]not yet: {stage} (lands with issue #{issue})[/]")
     return summary
 
 
@@ -251,5 +275,3 @@ def _print_summary(
         f"focus compound {FOCUS_COMPOUND_ID}: {focus.height} buildings with orders, "
         f"{focus['units'].sum():,} units"
     )
-    for stage, issue in PENDING_STAGES:
-        console.print(f"[dim]not yet: {stage} (lands with issue #{issue})[/]")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ def invoke(*args: str) -> tuple[int, str]:
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database holding the whole demo day, made once by `linli demo`."""
     db = tmp_path_factory.mktemp("demo") / "demo.db"
-    code, output = invoke("demo", "--db", str(db))
+    code, output = invoke("demo", "--db", str(db), "--time-limit", "5")
     assert code == 0, output
     return db
 
@@ -45,9 +47,11 @@ def test_demo_runs_the_day_and_prints_the_demand_summary(demo_db: Path) -> None:
 
 
 def test_demo_output_names_the_stages(tmp_path: Path) -> None:
-    code, output = invoke("demo", "--db", str(tmp_path / "d.db"))
+    code, output = invoke("demo", "--db", str(tmp_path / "d.db"), "--time-limit", "5")
     assert code == 0, output
     assert "compounds: 334" in output
+    assert "allocation on 2022-04-15 by category" in output
+    assert "priority served" in output
     assert "demand on 2022-04-15 by category" in output
     assert f"focus compound {FOCUS_COMPOUND_ID}: 28 buildings" in output
     assert "lands with issue #5" in output
@@ -113,7 +117,36 @@ def test_import_is_idempotent(tmp_path: Path) -> None:
     assert Store.open(f"sqlite:///{db}").counts() == before
 
 
-@pytest.mark.parametrize(("command", "issue"), [("match", 4), ("plan", 5), ("serve", 6)])
+def test_match_on_stored_data_conserves_demand(demo_db: Path) -> None:
+    code, output = invoke(
+        "match",
+        "--db",
+        str(demo_db),
+        "--date",
+        "2022-04-15",
+        "--time-limit",
+        "5",
+        "--explain",
+        FOCUS_COMPOUND_ID,
+    )
+    assert code == 0, output
+    assert "served" in output and "unmet by reason" in output
+    assert "蔬菜" in output or "vegetables" in output  # the focus compound's explanations
+    store = Store.open(f"sqlite:///{demo_db}")
+    from api.matching import match_day
+    from matcher.model import Params
+
+    result = match_day(store, dt.date(2022, 4, 15), Params(time_limit_s=3, seed=1))
+    served: Counter[tuple[str, str]] = Counter()
+    for line in result.allocation.lines:
+        served[line.compound_id, line.category_id] += line.quantity_units
+    for item in result.allocation.unmet:
+        served[item.compound_id, item.category_id] += item.quantity_units
+    demand = {(d.compound_id, d.category_id): d.quantity_units for d in result.allocation.demand}
+    assert demand and served == Counter(demand)
+
+
+@pytest.mark.parametrize(("command", "issue"), [("plan", 5), ("serve", 6)])
 def test_stages_not_landed_say_so(command: str, issue: int) -> None:
     code, output = invoke(command)
     assert code == EXIT_NOT_YET

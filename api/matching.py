@@ -1,0 +1,93 @@
+"""The matching stage on stored data: build the matcher's problem for a day and solve it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import polars as pl
+from rich.console import Console
+from rich.table import Table
+
+from data.aggregate import aggregate_demand, compound_demand
+from data.store import Store
+from matcher.explain import Decision, explain
+from matcher.model import Params, Problem
+from matcher.result import Allocation
+from matcher.solve import solve
+
+
+@dataclass(frozen=True)
+class DayMatch:
+    """A day's matching problem, its allocation and the published explanations."""
+
+    problem: Problem
+    allocation: Allocation
+    decisions: tuple[Decision, ...]
+
+
+def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
+    """Aggregate the day's stored orders and allocate them to the stored offers."""
+    supply = store.supply()
+    demand = compound_demand(aggregate_demand(store.order_lines(day))).collect()
+    problem = Problem.from_frames(
+        day,
+        demand,
+        categories=store.categories(),
+        compounds=store.compounds(),
+        offers=supply.offers,
+        suppliers=supply.suppliers,
+        depots=supply.depots,
+        vehicles=supply.vehicles,
+        drivers=supply.drivers,
+        certificates=supply.certificates,
+        lockdown=store.lockdown(),
+    )
+    allocation = solve(problem, params)
+    return DayMatch(problem, allocation, explain(problem, allocation))
+
+
+def print_allocation(console: Console, match: DayMatch) -> None:
+    """Served shares per category, unmet by reason and the solver's status."""
+    allocation = match.allocation
+    summary = allocation.summary()
+    served = (
+        pl.DataFrame(
+            [(line.category_id, line.quantity_units) for line in allocation.lines],
+            schema={"category_id": pl.String, "served": pl.Int64},
+            orient="row",
+        )
+        .group_by("category_id")
+        .agg(pl.col("served").sum())
+    )
+    wanted = (
+        pl.DataFrame(
+            [
+                (d.category_id, d.quantity_units, d.priority_quantity_units)
+                for d in allocation.demand
+            ],
+            schema={"category_id": pl.String, "demand": pl.Int64, "priority": pl.Int64},
+            orient="row",
+        )
+        .group_by("category_id")
+        .agg(pl.col("demand").sum(), pl.col("priority").sum())
+    )
+    table = Table(title=f"allocation on {match.problem.delivery_date:%Y-%m-%d} by category")
+    for name in ("category", "demand", "served", "served %", "priority demand"):
+        table.add_column(name, justify="left" if name == "category" else "right")
+    rows = wanted.join(served, on="category_id", how="left").fill_null(0).sort("category_id")
+    for row in rows.iter_rows(named=True):
+        share = row["served"] / row["demand"] if row["demand"] else 1.0
+        table.add_row(
+            row["category_id"],
+            f"{row['demand']:,}",
+            f"{row['served']:,}",
+            f"{share:.0%}",
+            f"{row['priority']:,}",
+        )
+    console.print(table)
+    console.print(summary.text(), highlight=False)
+    console.print(
+        f"solver {allocation.solver}, seed {allocation.seed}, "
+        f"{allocation.solve_time_s:.1f} s; {len(match.decisions):,} published explanations"
+    )
