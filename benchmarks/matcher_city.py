@@ -1,0 +1,157 @@
+"""Matcher at district and city scale on a generated day: time per stage, memory, quality.
+
+Usage::
+
+    .venv/bin/python benchmarks/matcher_city.py --preset district   # 2,500 × 8 × 40
+    .venv/bin/python benchmarks/matcher_city.py --preset city       # 9,500 × 10 × 300
+
+Generates a city (``data.generate``), its orders and suppliers (``data.generate_supply``,
+capacity 90 % of expected demand), aggregates demand, builds the matcher's problem and
+solves it under the given time limit. Prints a table and appends to
+``benchmarks/results/matcher_city.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+import polars as pl  # noqa: E402
+
+from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
+from data.demo import demo_files  # noqa: E402
+from data.generate import CATEGORY_MIX, generate_city, generate_orders  # noqa: E402
+from data.generate_supply import generate_supply  # noqa: E402
+from data.load import load_categories  # noqa: E402
+from data.schemas import ORDER_LINE_SCHEMA, Compound  # noqa: E402
+from matcher.model import Params, Problem  # noqa: E402
+from matcher.solve import solve  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "matcher_city.csv"
+PRESETS = {"district": (2500, 8, 40), "city": (9500, 10, 300), "small": (300, 8, 15)}
+DAY = dt.date(2022, 4, 15)
+
+
+def order_lines(orders: pl.DataFrame) -> pl.LazyFrame:
+    """ORDER_LINE_SCHEMA lines from generated long-format orders."""
+    return (
+        orders.lazy()
+        .select(
+            "order_id",
+            "compound_id",
+            "building_id",
+            pl.concat_str(["compound_id", "building_id", "room"], separator="|").alias(
+                "household_key"
+            ),
+            "delivery_date",
+            "category_id",
+            pl.col("quantity_units").cast(pl.Int64),
+            (pl.col("priority_flags") != "").alias("priority"),
+        )
+        .cast(ORDER_LINE_SCHEMA)
+    )
+
+
+def peak_mb() -> float:
+    """Peak resident memory of this process, MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run one preset (or explicit sizes) and record it."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="district")
+    parser.add_argument("--time-limit", type=float, default=30.0)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
+    args = parser.parse_args(argv)
+    n_compounds, n_categories, n_suppliers = PRESETS[args.preset]
+    kept = tuple(c.category_id for c in CATEGORY_MIX[:n_categories])
+    timings: dict[str, float] = {}
+
+    start = time.perf_counter()
+    city = generate_city(n_compounds, seed=args.seed)
+    orders = generate_orders(city, delivery_date=DAY, seed=args.seed)
+    supply = generate_supply(
+        city.compounds, n_suppliers=n_suppliers, delivery_date=DAY, seed=args.seed,
+        categories=kept,
+    )  # fmt: skip
+    timings["generate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    demand = compound_demand(aggregate_demand(order_lines(orders))).collect()
+    demand = demand.filter(pl.col("category_id").is_in(kept))
+    timings["aggregate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    categories = [c for c in load_categories(demo_files().categories) if c.category_id in kept]
+    compounds_models = city_compounds(city.compounds)
+    problem = Problem.from_frames(
+        DAY,
+        demand,
+        categories=categories,
+        compounds=compounds_models,
+        offers=supply.offers,
+        suppliers=supply.suppliers,
+        depots=supply.depots,
+        vehicles=supply.vehicles,
+        drivers=supply.drivers,
+        certificates=supply.certificates,
+    )
+    timings["build problem"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    params = Params(time_limit_s=args.time_limit, seed=args.seed, deterministic=args.deterministic)
+    allocation = solve(problem, params)
+    timings["solve"] = time.perf_counter() - start
+    summary = allocation.summary()
+    bound = allocation.cost_bound_cents
+    gap = (
+        (allocation.objectives.cost_cents - bound) / allocation.objectives.cost_cents * 100
+        if bound is not None and allocation.objectives.cost_cents
+        else None
+    )
+    row = {
+        "preset": args.preset,
+        "compounds": n_compounds,
+        "categories": n_categories,
+        "suppliers": n_suppliers,
+        "offers": len(supply.offers),
+        "demand_rows": len(problem.demand),
+        "time_limit_s": args.time_limit,
+        "deterministic": args.deterministic,
+        **{f"{k}_s": round(v, 2) for k, v in timings.items()},
+        "peak_mb": round(peak_mb()),
+        "status": allocation.status.value,
+        "stages": " ".join(f"{name}:{status}" for name, status in allocation.stage_statuses),
+        "served_pct": round(summary.served_pct, 2),
+        "priority_served_pct": round(summary.priority_served_pct, 2),
+        "cost_gap_pct": None if gap is None else round(gap, 3),
+    }
+    for key, value in row.items():
+        print(f"{key:>22}: {value}")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    new = not RESULTS.exists()
+    with RESULTS.open("a", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def city_compounds(frame: pl.DataFrame) -> list[Compound]:
+    """Compound models from a generated COMPOUND_SCHEMA frame."""
+    return [Compound(**row, synthetic=True) for row in frame.iter_rows(named=True)]
+
+
+if __name__ == "__main__":
+    main()
