@@ -142,6 +142,37 @@ class Summary(Model):
         )
 
 
+class StageReport(Model):
+    """One lexicographic stage: the value fixed for the next stages and the solver's bound."""
+
+    name: str
+    status: str
+    objective: int | None = None
+    bound: int | None = Field(
+        default=None,
+        description="solver's proven bound (upper for maximisations, lower for cost), with "
+        "the earlier stages fixed",
+    )
+    maximize: bool = True
+    time_s: float = Field(default=0.0, ge=0)
+
+    @property
+    def gap(self) -> float | None:
+        """Relative gap |bound − objective| / max(|bound|, 1), ``None`` without a bound."""
+        if self.objective is None or self.bound is None:
+            return None
+        return abs(self.bound - self.objective) / max(abs(self.bound), 1)
+
+    def text(self) -> str:
+        """``name status objective/bound (gap) time``."""
+        if self.objective is None or self.gap is None:
+            return f"{self.name} {self.status} {self.time_s:.1f}s"
+        return (
+            f"{self.name} {self.status} {self.objective}/{self.bound} "
+            f"(gap {100 * self.gap:.1f} %) {self.time_s:.1f}s"
+        )
+
+
 class Allocation(Model):
     """The matcher's answer for one delivery date."""
 
@@ -155,6 +186,9 @@ class Allocation(Model):
         default=None, description="solver's lower bound on cost with the earlier stages fixed"
     )
     stage_statuses: tuple[tuple[str, str], ...] = ()
+    stages: tuple[StageReport, ...] = Field(
+        default=(), description="per lexicographic stage: value, bound, gap, time"
+    )
     solve_time_s: float = Field(ge=0)
     solver: str
     seed: int

@@ -26,16 +26,45 @@ Objective: lexicographic, by sequential solves
    cost per supplier–compound delivery (+ offer opening costs, used by the benchmarks).
 
 Each stage is solved to a relative gap of 0 and its objective is then fixed (``≥`` the
-value found, ``≤`` for minimisations) before the next; the previous solution is the next
-stage's hint. Sequential solves are used rather than weights because the weights that
-provably dominate (cost ≤ 10⁹ cents against units) overflow solver tolerances in a MIP
-and slow CP-SAT's LP bound. A stage stopped by the time limit still has its found value
-fixed; the result is then ``feasible``, not ``optimal``. When the greedy allocation
-already serves every servable compound × category in full, stages 1–3 are at their upper
-bounds and are replaced by ``served == demand`` rows (only the cost stage is solved).
-Delivery flags ``y`` exist only where a rule needs them (min order > 1, a fixed delivery
-cost, a binding supplier limit, single supplier), which keeps the model as small as a
-plain facility-location model on such data.
+value found, ``≤`` for minimisations) before the next. Sequential solves are used rather
+than weights because the weights that provably dominate (cost ≤ 10⁹ cents against units)
+overflow solver tolerances in a MIP and slow CP-SAT's LP bound. A stage stopped by the time
+limit still has its found value fixed; the result is then ``feasible``, not ``optimal``.
+Each stage gets ``STAGE_SHARE`` of the time left (the cost stage all that remains), and
+``Allocation.stages`` reports per stage the value fixed, the solver's proven bound, the gap
+and the time. When the greedy allocation already serves every servable compound ×
+category in full, stages 1–3 are at their upper bounds and are replaced by
+``served == demand`` rows (only the cost stage is solved). Delivery flags ``y`` exist only
+where a rule needs them (min order > 1, a fixed delivery cost, a binding supplier limit,
+single supplier), which keeps the model as small as a plain facility-location model.
+
+Hints, cover cuts, greedy (measured on the demo day: 334 compounds, 5,700 eligible
+pairs, 15 suppliers, at most 3 per compound; 30 s, seed 1, 2 shared cores)
+--------------------------------------------------------------------------------------
+The supplier limit is what makes such a day hard: no 3 suppliers sell all 10 categories,
+and the LP relaxation spreads the 3 trucks over all 9–10 eligible suppliers, so its bound
+is "all servable priority" (23,677 units) and proves nothing.
+
+- *Cover cuts*: for a compound with a binding limit, Σ served ≤ the most demand, and Σ
+  priority served ≤ the most priority demand, that any N of its suppliers could cover
+  (enumerated, ≤ ``MAX_SUBSETS_PER_COMPOUND`` subsets; capacity ignored). Valid for every
+  integer solution; priority bound 23,677 → 20,904, served bound → 150,812.
+- *Greedy* chooses, compound by compound (largest priority demand first), the N suppliers
+  whose remaining capacity covers the most priority (then total) demand, serves priority
+  units, then tops rows up. Priority 15,244 → 20,707 units (1 % from the bound), 0.2 s.
+- *Complete hints*: every variable (y, z, priority, floors, excess) is hinted, derived from
+  q; CP-SAT had been repairing a q-only hint and returned *less* than the greedy (15,078
+  against 15,244). Between stages the stage's solution is topped up by the greedy's second
+  pass (never worse for the earlier stages) before it becomes the next hint.
+- Before → after, default ``Params`` (CP-SAT deterministic): priority 57.4 % → 78.9 %
+  (gap to the cover bound 0.8 %), served 50.1 % → about 35 % (see below).
+
+The served share *falls* because it is now ranked behind a near-maximal priority stage:
+the supplier sets that serve priority best (pharmacy, infant formula) are not those that
+serve most volume, and the served stage (bound 150,812, found 75–100k) cannot move them
+without losing priority. The fairness stage on such a day only proves nothing (bound
+≈ 7,900 ‰, found 0–400 ‰) and its floor, when > 0, forces one category into every compound.
+``linearization_level=2`` and more time for the served stage measured no better.
 
 Solver choice (measured, 2-core shared machine, OR-Tools 9.15)
 ---------------------------------------------------------------
@@ -63,19 +92,24 @@ The same model code runs on CP-SAT or on a MIP solver through ``pywraplp`` (``so
 
 Determinism
 -----------
-CP-SAT runs with ``random_seed = seed`` and ``interleave_search = True`` (subsolvers run in
-deterministic batches whatever the thread timing), with ``max_deterministic_time`` set to
-``DTIME_PER_SECOND`` × each stage's wall-clock budget so that the deterministic limit,
-not the wall clock, ends a stage that does not finish; variables are created in sorted
-input order. Same input + seed → same allocation whenever no stage is stopped by the
-wall clock before the deterministic limit (always when the stages finish, i.e.
-``optimal``). Measured cost of that guarantee: on these models interleaved search tends
-to run a stage to its budget even after reaching the optimum (an 8-compound instance:
-4.0 s interleaved against 0.6 s for the parallel portfolio, same allocation), so
-``Params.deterministic=False`` (parallel portfolio: faster and stronger, reproducible only
-when every stage is proven optimal) suits interactive use; ``num_workers=1`` is
-reproducible too but weak on shortage days (fairness floors 217/153 ‰ against 691/694 ‰
-on the 60 × 8 instance). SCIP / HiGHS / CBC run single-threaded with a fixed seed.
+CP-SAT runs with ``random_seed = seed`` and ``interleave_search = True`` (subsolvers run
+in deterministic batches whatever the thread timing), with ``max_deterministic_time``
+set to ``DTIME_PER_SECOND`` × each stage's wall-clock budget so that the deterministic
+limit, not the wall clock, ends a stage that does not finish; variables are created in
+sorted input order. Caveat measured on the demo day: interleaved search checks the limit
+only between batches and its first batch costs ≈ 4 dtime (5–6 s wall, 14 s for the
+served stage with an 18-dtime batch), so with 7.5 s stages the wall clock, not the dtime
+limit, ends them and such a day is *not* reproducible run to run; ``num_workers=1`` does
+honour the dtime limit but runs at only 0.3 dtime/s here. Same input + seed → same
+allocation whenever no stage is stopped by the wall clock before the deterministic limit
+(always when the stages finish, i.e. ``optimal``). Measured cost of that guarantee: on
+these models interleaved search tends to run a stage to its budget even after reaching
+the optimum (an 8-compound instance: 4.0 s interleaved against 0.6 s for the parallel
+portfolio, same allocation), so ``Params.deterministic=False`` (parallel portfolio:
+faster and stronger, reproducible only when every stage is proven optimal) suits
+interactive use; ``num_workers=1`` is reproducible too but weak on shortage days
+(fairness floors 217/153 ‰ against 691/694 ‰ on the 60 × 8 instance). SCIP / HiGHS / CBC
+run single-threaded with a fixed seed.
 
 No solution in time → ``greedy_allocation`` (by priority share, then cheapest eligible
 offer, respecting every hard rule), with ``status = fallback_greedy``.
@@ -83,10 +117,11 @@ offer, respecting every hard rule), with ``status = fallback_greedy``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -100,6 +135,7 @@ from matcher.result import (
     AllocationLine,
     Objectives,
     SolveStatus,
+    StageReport,
     SupplierReason,
     Unmet,
     UnmetReason,
@@ -109,6 +145,8 @@ SolverName = Literal["cp-sat", "scip", "highs", "cbc"]
 DEFAULT_SOLVER: SolverName = "cp-sat"
 
 PERMILLE = 1000
+STAGE_SHARE = {"priority": 1.0, "fairness": 1.0, "served": 1.0, "fairness_cap": 1.0}
+"""Relative time shares of the stages; the cost stage gets whatever is left."""
 DTIME_PER_SECOND = 0.25
 """Deterministic-time budget per wall-clock second of a stage (CP-SAT, deterministic mode)."""
 
@@ -137,6 +175,7 @@ class _Flat:
     pairs: list[_Pair]
     pairs_of_row: dict[int, list[int]] = field(default_factory=dict)
     pairs_of_offer: dict[int, list[int]] = field(default_factory=dict)
+    rows_of_compound: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _flatten(problem: Problem, params: Params, eligibility: Eligibility) -> _Flat:
@@ -176,6 +215,8 @@ def _flatten(problem: Problem, params: Params, eligibility: Eligibility) -> _Fla
     for p, pair in enumerate(pairs):
         flat.pairs_of_row.setdefault(pair.row, []).append(p)
         flat.pairs_of_offer.setdefault(pair.offer, []).append(p)
+    for r in sorted(flat.pairs_of_row):
+        flat.rows_of_compound.setdefault(rows[r].compound_id, []).append(r)
     return flat
 
 
@@ -336,12 +377,32 @@ class _Stage:
     name: str
     objective: Any
     maximize: bool
+    share: float
+    """Share of the remaining time this stage may use (the last stage takes all of it)."""
 
 
-def _build(
-    flat: _Flat, be: _Backend, full_service: bool
-) -> tuple[list[_Stage], list[Any], list[Any], list[Any]]:
-    """Variables, constraints and the stage objectives; returns (stages, q, y, all vars).
+@dataclass
+class _Built:
+    stages: list[_Stage]
+    q: list[Any]
+    every: list[Any]
+    derived: list[tuple[Any, Callable[[Sequence[int]], int]]]
+    """Every variable but ``q`` with its value as a function of the quantities ``q``."""
+
+    def hint(self, quantities: Sequence[int]) -> dict[Any, int]:
+        """A complete solution hint from quantities (CP-SAT repairs partial hints poorly)."""
+        hint = dict(zip(self.q, quantities, strict=True))
+        for var, value in self.derived:
+            hint[var] = value(quantities)
+        return hint
+
+
+def _any(members: Sequence[int]) -> Callable[[Sequence[int]], int]:
+    return lambda x: int(any(x[p] > 0 for p in members))
+
+
+def _build(flat: _Flat, be: _Backend, full_service: bool) -> _Built:
+    """Variables, constraints and the stage objectives.
 
     With ``full_service`` (a known solution serves every servable row in full) stages 1–3
     are at their upper bounds, so they are replaced by ``served == demand`` rows.
@@ -349,6 +410,7 @@ def _build(
     problem, params = flat.problem, flat.params
     q = [be.int_var(pair.ub) for pair in flat.pairs]
     every: list[Any] = list(q)
+    derived: list[tuple[Any, Callable[[Sequence[int]], int]]] = []
 
     # delivery flags y only where a rule needs them (min order, fixed cost, supplier limit,
     # single supplier): fewer binaries for the solver, the same feasible set
@@ -372,6 +434,7 @@ def _build(
         ):
             y[p] = be.bool_var()
             every.append(y[p])
+            derived.append((y[p], _any([p])))
             be.add(q[p] >= pair.min_order * y[p])
             be.add(q[p] <= pair.ub * y[p])
 
@@ -386,6 +449,7 @@ def _build(
         else:
             z[key] = be.bool_var()
             every.append(z[key])
+            derived.append((z[key], _any(members)))
             for p in members:
                 be.add(y[p] <= z[key])
     suppliers_of_compound: dict[str, list[Any]] = defaultdict(list)
@@ -411,6 +475,7 @@ def _build(
                 else:
                     w = be.bool_var()
                     every.append(w)
+                    derived.append((w, _any(members)))
                     for p in members:
                         be.add(y[p] <= w)
                     flags.append(w)
@@ -422,9 +487,11 @@ def _build(
         if sum(flat.pairs[p].ub for p in members) > problem.offers[i].capacity_units:
             be.add(be.total([q[p] for p in members]) <= problem.offers[i].capacity_units)
     served: dict[int, Any] = {}
+    served_of: dict[int, Callable[[Sequence[int]], int]] = {}
     for r in sorted(flat.pairs_of_row):
         members = flat.pairs_of_row[r]
         served[r] = be.total([q[p] for p in members])
+        served_of[r] = _sum(members)
         if sum(flat.pairs[p].ub for p in members) > flat.rows[r].quantity_units:
             be.add(served[r] <= flat.rows[r].quantity_units)
 
@@ -434,15 +501,18 @@ def _build(
             be.add(served[r] == flat.rows[r].quantity_units)
     # 1. priority demand served
     priority_terms = []
+    priority_of_row: dict[int, Any] = {}
     for r in sorted(served):
         cap = flat.rows[r].priority_quantity_units
         if cap > 0:
             v = be.int_var(cap)
             every.append(v)
+            derived.append((v, _min_of(cap, served_of[r])))
             be.add(v <= served[r])
             priority_terms.append(v)
+            priority_of_row[r] = v
     if priority_terms and not full_service:
-        stages.append(_Stage("priority", be.total(priority_terms), True))
+        stages.append(_Stage("priority", be.total(priority_terms), True, STAGE_SHARE["priority"]))
 
     # 2. max-min served share per category, over servable compounds
     floors = []
@@ -455,15 +525,30 @@ def _build(
             continue
         t = be.int_var(PERMILLE)
         every.append(t)
+        derived.append(
+            (t, _floor_of([(flat.rows[r].quantity_units, served_of[r]) for r in members]))
+        )
         for r in members:
             be.add(PERMILLE * served[r] >= flat.rows[r].quantity_units * t)
         floors.append(t)
     if floors and not full_service:
-        stages.append(_Stage("fairness", be.total(floors), True))
+        stages.append(_Stage("fairness", be.total(floors), True, STAGE_SHARE["fairness"]))
 
     # 3. total served
     if not full_service:
-        stages.append(_Stage("served", be.total([served[r] for r in sorted(served)]), True))
+        total_served = be.total([served[r] for r in sorted(served)])
+        stages.append(_Stage("served", total_served, True, STAGE_SHARE["served"]))
+
+    # valid cuts for a binding supplier limit: what a compound can receive is at most what
+    # its best N suppliers can cover (all of the covered rows, capacity ignored); the LP
+    # relaxation alone spreads the N trucks over every supplier and bounds nothing
+    if not full_service:
+        for compound_id, (cap_priority, cap_demand) in sorted(_cover_bounds(flat, limited).items()):
+            rows = flat.rows_of_compound[compound_id]
+            be.add(be.total([served[r] for r in rows]) <= cap_demand)
+            terms = [priority_of_row[r] for r in rows if r in priority_of_row]
+            if terms:
+                be.add(be.total(terms) <= cap_priority)
 
     # 4. fairness cap: excess over X % of a district's volume of a category
     if params.fairness_cap_pct is not None:
@@ -482,11 +567,23 @@ def _build(
             for supplier_id in sorted(by_supplier):
                 e = be.int_var(bound)
                 every.append(e)
+                derived.append(
+                    (
+                        e,
+                        _excess_of(
+                            _sum(by_supplier[supplier_id]),
+                            _sum([p for m in by_supplier.values() for p in m]),
+                            params.fairness_cap_pct,
+                        ),
+                    )
+                )
                 mine = be.total([q[p] for p in by_supplier[supplier_id]])
                 be.add(e >= 100 * mine - params.fairness_cap_pct * volume)
                 excess.append(e)
         if excess:
-            stages.append(_Stage("fairness_cap", be.total(excess), False))
+            stages.append(
+                _Stage("fairness_cap", be.total(excess), False, STAGE_SHARE["fairness_cap"])
+            )
 
     # 5. cost
     cost_terms = [pair.unit_cost * q[p] for p, pair in enumerate(flat.pairs)]
@@ -499,6 +596,7 @@ def _build(
             u = be.bool_var()
             every.append(u)
             members = flat.pairs_of_offer[i]
+            derived.append((u, _any(members)))
             for p in members:
                 if y[p] is not None:
                     be.add(y[p] <= u)
@@ -507,8 +605,58 @@ def _build(
             capacity = problem.offers[i].capacity_units
             be.add(be.total([q[p] for p in members]) <= capacity * u)
             cost_terms.append(cost * u)
-    stages.append(_Stage("cost", be.total(cost_terms), False))
-    return stages, q, y, every
+    stages.append(_Stage("cost", be.total(cost_terms), False, 1.0))
+    return _Built(stages, q, every, derived)
+
+
+def _sum(members: Sequence[int]) -> Callable[[Sequence[int]], int]:
+    return lambda x: sum(x[p] for p in members)
+
+
+def _min_of(cap: int, served: Callable[[Sequence[int]], int]) -> Callable[[Sequence[int]], int]:
+    return lambda x: min(cap, served(x))
+
+
+def _floor_of(
+    rows: Sequence[tuple[int, Callable[[Sequence[int]], int]]],
+) -> Callable[[Sequence[int]], int]:
+    return lambda x: min(PERMILLE, *(PERMILLE * served(x) // demand for demand, served in rows))
+
+
+def _excess_of(
+    mine: Callable[[Sequence[int]], int], volume: Callable[[Sequence[int]], int], pct: int
+) -> Callable[[Sequence[int]], int]:
+    return lambda x: max(0, 100 * mine(x) - pct * volume(x))
+
+
+MAX_SUBSETS_PER_COMPOUND = 5000
+"""Cover cuts enumerate a compound's supplier subsets only up to this many."""
+
+
+def _cover_bounds(flat: _Flat, limited: set[str]) -> dict[str, tuple[int, int]]:
+    """Per compound with a binding supplier limit: the most priority and the most demand
+    that any ``max_suppliers_per_compound`` of its eligible suppliers could cover."""
+    n = flat.params.max_suppliers_per_compound
+    out: dict[str, tuple[int, int]] = {}
+    for compound_id in sorted(limited):
+        rows = flat.rows_of_compound[compound_id]
+        suppliers = sorted({flat.pairs[p].supplier for r in rows for p in flat.pairs_of_row[r]})
+        if math.comb(len(suppliers), n) > MAX_SUBSETS_PER_COMPOUND:
+            continue
+        bit = {supplier: 1 << k for k, supplier in enumerate(suppliers)}
+        masks = []
+        for r in rows:
+            mask = 0
+            for p in flat.pairs_of_row[r]:
+                mask |= bit[flat.pairs[p].supplier]
+            masks.append((mask, flat.rows[r].priority_quantity_units, flat.rows[r].quantity_units))
+        best_priority = best_demand = 0
+        for chosen in itertools.combinations(bit.values(), n):
+            subset = sum(chosen)
+            best_priority = max(best_priority, sum(pr for m, pr, _ in masks if m & subset))
+            best_demand = max(best_demand, sum(d for m, _, d in masks if m & subset))
+        out[compound_id] = (best_priority, best_demand)
+    return out
 
 
 # --- entry point -----------------------------------------------------------------------
@@ -542,36 +690,50 @@ def solve(
     greedy = greedy_quantities(flat)
 
     if not flat.pairs:
-        return _allocation(flat, [0] * 0, SolveStatus.optimal, (), None, started, solver)
+        return _allocation(flat, [], SolveStatus.optimal, (), None, started, solver)
 
     be = _backend(params, solver)
     full = _serves_all(flat, greedy)
-    stages, q, y, every = _build(flat, be, full)
+    built = _build(flat, be, full)
+    stages = built.stages
     deadline = started + params.time_limit_s
-    hint: dict[Any, int] = {}
-    for p, amount in enumerate(greedy):
-        hint[q[p]] = amount
-        if y[p] is not None:
-            hint[y[p]] = int(amount > 0)
+    hint = built.hint(greedy)
     solution: list[int] | None = None
-    statuses: list[tuple[str, str]] = (
-        [("priority+fairness+served", "optimal (greedy serves all)")] if full else []
+    reports: list[StageReport] = (
+        [StageReport(name="priority+fairness+served", status="optimal (greedy serves all)")]
+        if full
+        else []
     )
     all_optimal = True
     bound: int | None = None
     for k, stage in enumerate(stages):
-        budget = (deadline - time.monotonic()) / (len(stages) - k)
-        if k == len(stages) - 1:
-            budget = deadline - time.monotonic()
+        left = deadline - time.monotonic()
+        later = sum(s.share for s in stages[k + 1 :])
+        budget = left if k == len(stages) - 1 else left * stage.share / (stage.share + later)
+        stage_started = time.monotonic()
         outcome = be.solve(stage.objective, stage.maximize, budget, hint)
+        elapsed = time.monotonic() - stage_started
         if not outcome.found:
-            statuses.append((stage.name, "no_solution"))
+            reports.append(StageReport(name=stage.name, status="no_solution", time_s=elapsed))
             all_optimal = False
             break
-        statuses.append((stage.name, "optimal" if outcome.optimal else "feasible"))
+        reports.append(
+            StageReport(
+                name=stage.name,
+                status="optimal" if outcome.optimal else "feasible",
+                objective=outcome.objective,
+                bound=outcome.objective if outcome.optimal else outcome.bound,
+                maximize=stage.maximize,
+                time_s=elapsed,
+            )
+        )
         all_optimal = all_optimal and outcome.optimal
-        solution = [be.value(v) for v in q]
-        hint = {v: be.value(v) for v in every}
+        solution = [be.value(v) for v in built.q]
+        if stage.maximize and stage.name != "served":
+            # the stage ignored later objectives: top its solution up (never worse for it)
+            hint = built.hint(greedy_quantities(flat, solution))
+        else:
+            hint = {v: be.value(v) for v in built.every}
         if stage.maximize:
             be.add(stage.objective >= outcome.objective)
         else:
@@ -583,15 +745,15 @@ def solve(
             flat,
             greedy,
             SolveStatus.fallback_greedy,
-            tuple(statuses),
+            tuple(reports),
             None,
             started,
             solver,
             message="no solution within the time limit; greedy allocation",
         )
-    finished = len(statuses) == len(stages) + int(full)
+    finished = len(reports) == len(stages) + int(full)
     status = SolveStatus.optimal if all_optimal and finished else SolveStatus.feasible
-    return _allocation(flat, solution, status, tuple(statuses), bound, started, solver)
+    return _allocation(flat, solution, status, tuple(reports), bound, started, solver)
 
 
 def _serves_all(flat: _Flat, quantities: Sequence[int]) -> bool:
@@ -605,45 +767,109 @@ def _serves_all(flat: _Flat, quantities: Sequence[int]) -> bool:
 # --- greedy fallback -------------------------------------------------------------------------
 
 
-def greedy_quantities(flat: _Flat) -> list[int]:
-    """A valid allocation by rule of thumb: rows by priority share, cheapest offer first.
+def greedy_quantities(flat: _Flat, start: Sequence[int] | None = None) -> list[int]:
+    """A valid allocation by rule of thumb, in two passes, cheapest offer first.
+
+    1. Compounds by priority demand: where the supplier limit binds, choose the
+       ``max_suppliers_per_compound`` suppliers whose remaining capacity covers the most
+       priority demand (then demand); serve the priority part of each row.
+    2. Rows by priority share: top up to the full demand, from the suppliers already at the
+       gate first, new ones while the limit allows.
 
     Respects capacity, minimum orders, the supplier limit and the single-supplier rule;
     used when the solver finds nothing in time and as the solver's first hint.
+
+    With ``start`` (a valid allocation, e.g. a stage's solution), only tops it up (pass 2):
+    no row loses units, so no earlier stage's objective gets worse.
     """
     params = flat.params
-    quantities = [0] * len(flat.pairs)
+    n = params.max_suppliers_per_compound
+    quantities = list(start) if start is not None else [0] * len(flat.pairs)
     left = {i: flat.problem.offers[i].capacity_units for i in flat.pairs_of_offer}
     suppliers_at: dict[str, set[str]] = defaultdict(set)
+    chosen: dict[str, set[str]] = {}
+    used_in_row: dict[int, set[str]] = defaultdict(set)
+    for p, amount in enumerate(quantities):
+        if amount > 0:
+            pair = flat.pairs[p]
+            left[pair.offer] -= amount
+            suppliers_at[flat.rows[pair.row].compound_id].add(pair.supplier)
+            used_in_row[pair.row].add(pair.supplier)
+    by_cost = {
+        r: sorted(members, key=lambda p: (flat.pairs[p].unit_cost, p))
+        for r, members in flat.pairs_of_row.items()
+    }
+
+    def give(r: int, target: int, allowed: set[str] | None) -> None:
+        """Raise row ``r``'s served units towards ``target`` (never past its demand)."""
+        row = flat.rows[r]
+        need = target - sum(quantities[p] for p in flat.pairs_of_row[r])
+        here = suppliers_at[row.compound_id]
+        for p in by_cost[r]:
+            if need <= 0:
+                return
+            pair = flat.pairs[p]
+            if allowed is not None and pair.supplier not in allowed:
+                continue
+            if (
+                params.single_supplier_per_category
+                and used_in_row[r]
+                and pair.supplier not in used_in_row[r]
+            ):
+                continue
+            if pair.supplier not in here and len(here) >= n:
+                continue
+            room = min(left[pair.offer], pair.ub - quantities[p])
+            if quantities[p] > 0:
+                amount = min(need, room)
+            else:  # a new delivery: at least the minimum order, within the row's demand
+                amount = min(max(need, pair.min_order), room, row.quantity_units - target + need)
+                if amount < pair.min_order:
+                    continue
+            if amount <= 0:
+                continue
+            quantities[p] += amount
+            left[pair.offer] -= amount
+            need -= amount
+            here.add(pair.supplier)
+            used_in_row[r].add(pair.supplier)
+
+    def cover(rows: Sequence[int], subset: set[str]) -> tuple[int, int]:
+        priority = demand = 0
+        for r in rows:
+            avail = sum(
+                min(left[flat.pairs[p].offer], flat.pairs[p].ub)
+                for p in flat.pairs_of_row[r]
+                if flat.pairs[p].supplier in subset
+            )
+            priority += min(avail, flat.rows[r].priority_quantity_units)
+            demand += min(avail, flat.rows[r].quantity_units)
+        return priority, demand
+
+    def weight(compound_id: str) -> tuple[int, str]:
+        rows = flat.rows_of_compound[compound_id]
+        return (-sum(flat.rows[r].priority_quantity_units for r in rows), compound_id)
+
+    for compound_id in sorted(flat.rows_of_compound, key=weight) if start is None else ():
+        rows = flat.rows_of_compound[compound_id]
+        suppliers = sorted({flat.pairs[p].supplier for r in rows for p in flat.pairs_of_row[r]})
+        if len(suppliers) > n and math.comb(len(suppliers), n) <= MAX_SUBSETS_PER_COMPOUND:
+            best = max(
+                itertools.combinations(suppliers, n),
+                key=lambda subset: cover(rows, set(subset)),
+            )
+            chosen[compound_id] = set(best)
+        for r in rows:
+            give(r, flat.rows[r].priority_quantity_units, chosen.get(compound_id))
 
     def order(r: int) -> tuple[float, str, str]:
         row = flat.rows[r]
         return (-row.priority_quantity_units / row.quantity_units, row.compound_id, row.category_id)
 
     for r in sorted(flat.pairs_of_row, key=order):
-        row = flat.rows[r]
-        need = row.quantity_units
-        compound_suppliers = suppliers_at[row.compound_id]
-        used_here: set[str] = set()
-        for p in sorted(flat.pairs_of_row[r], key=lambda p: (flat.pairs[p].unit_cost, p)):
-            pair = flat.pairs[p]
-            if need <= 0:
-                break
-            if params.single_supplier_per_category and used_here and pair.supplier not in used_here:
-                continue
-            if (
-                pair.supplier not in compound_suppliers
-                and len(compound_suppliers) >= params.max_suppliers_per_compound
-            ):
-                continue
-            amount = min(need, left[pair.offer], pair.ub)
-            if amount < pair.min_order or amount <= 0:
-                continue
-            quantities[p] = amount
-            left[pair.offer] -= amount
-            need -= amount
-            compound_suppliers.add(pair.supplier)
-            used_here.add(pair.supplier)
+        give(r, flat.rows[r].quantity_units, chosen.get(flat.rows[r].compound_id))
+    for r in sorted(flat.pairs_of_row, key=order):
+        give(r, flat.rows[r].quantity_units, None)
     return quantities
 
 
@@ -654,7 +880,7 @@ def _allocation(
     flat: _Flat,
     quantities: Sequence[int],
     status: SolveStatus,
-    statuses: tuple[tuple[str, str], ...],
+    reports: tuple[StageReport, ...],
     bound: int | None,
     started: float,
     solver: str,
@@ -720,7 +946,8 @@ def _allocation(
         demand=flat.rows,
         objectives=objectives,
         cost_bound_cents=bound,
-        stage_statuses=statuses,
+        stage_statuses=tuple((r.name, r.status) for r in reports),
+        stages=reports,
         solve_time_s=time.monotonic() - started,
         solver=solver,
         seed=params.seed,

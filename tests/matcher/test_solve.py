@@ -9,7 +9,7 @@ import pytest
 
 import matcher.solve as solve_module
 from data.schemas import CertificateType
-from matcher.eligibility import Reason
+from matcher.eligibility import Reason, check_eligibility
 from matcher.model import DemandRow, Params
 from matcher.result import Allocation, SolveStatus, UnmetReason
 from matcher.solve import solve
@@ -184,3 +184,68 @@ def test_allocation_rejects_unbalanced_books() -> None:
     allocation = solve(one_pair().problem(), FAST)
     with pytest.raises(ValueError, match="allocated"):
         Allocation.model_validate({**allocation.model_dump(), "lines": ()})
+
+
+def _limit_world() -> World:
+    """c1 wants veg (20, 10 priority) and pork (20, 0); s1 (cheapest) sells only pork, s2
+    sells veg and pork. With one supplier per compound, s2 serves both, priority first."""
+    world = World()
+    world.add_compound(1, {"veg": (20, 10), "pork": (20, 0)})
+    world.add_supplier("s1")
+    world.add_supplier("s2")
+    world.add_supplier("s3")
+    world.add_offer("o1", "s1", "pork", 100, price=500)
+    world.add_offer("o2", "s2", "veg", 100, price=900)
+    world.add_offer("o3", "s2", "pork", 100, price=900)
+    world.add_offer("o4", "s3", "veg", 100, price=800)
+    return world
+
+
+def test_greedy_chooses_suppliers_by_priority_cover() -> None:
+    problem = _limit_world().problem()
+    params = FAST.model_copy(update={"max_suppliers_per_compound": 1})
+    flat = solve_module._flatten(problem, params, check_eligibility(problem))
+    quantities = solve_module.greedy_quantities(flat)
+    got = {(flat.pairs[p].offer, flat.pairs[p].row): q for p, q in enumerate(quantities) if q}
+    # the cheapest pork supplier would take the only slot and leave priority veg unserved
+    assert {problem.offers[i].supplier_id for i, _ in got} == {"s2"}
+    assert sum(got.values()) == 40
+    # topping up a partial allocation never takes units away
+    start = [min(q, 5) for q in quantities]
+    topped = solve_module.greedy_quantities(flat, start)
+    assert all(t >= s for t, s in zip(topped, start, strict=True))
+    assert sum(topped) == 40
+
+
+def test_stage_reports_bound_the_objectives() -> None:
+    problem = random_world(3, compounds=12, suppliers=6).problem()
+    params = FAST.model_copy(update={"max_suppliers_per_compound": 2, "time_limit_s": 4.0})
+    allocation = solve(problem, params)
+    names = [stage.name for stage in allocation.stages]
+    assert names[-1] == "cost" and names[0] == "priority"
+    assert [(s.name, s.status) for s in allocation.stages] == list(allocation.stage_statuses)
+    for stage in allocation.stages:
+        assert stage.objective is not None and stage.bound is not None and stage.gap is not None
+        if stage.maximize:
+            assert stage.bound >= stage.objective
+        else:
+            assert stage.bound <= stage.objective
+        if stage.status == "optimal":
+            assert stage.gap == 0.0
+        assert stage.name in stage.text()
+    priority = allocation.stages[0]
+    assert allocation.objectives.priority_served_units >= (priority.objective or 0)
+
+
+def test_cover_bound_caps_priority_under_a_supplier_limit() -> None:
+    world = _limit_world()
+    world.demand[1] = DemandRow(
+        compound_id="c1", category_id="pork", quantity_units=20, priority_quantity_units=20
+    )
+    world.offers = [o for o in world.offers if o.offer_id != "o3"]  # s2 sells only veg now
+    params = FAST.model_copy(update={"max_suppliers_per_compound": 1})
+    allocation = solve(world.problem(), params)
+    priority = allocation.stages[0]
+    # one supplier covers either veg (10 priority) or pork (20): the bound is 20, not 30
+    assert priority.name == "priority" and priority.bound == 20 == priority.objective
+    assert allocation.status is SolveStatus.optimal
