@@ -2,8 +2,10 @@
 
 Usage: ``.venv/bin/python benchmarks/aggregate.py --sizes 1e6 1e7 5e7``. For each size the
 order lines are written as parquet chunks into a temporary folder (not timed); then a fresh
-subprocess times ``collect_demand(pl.scan_parquet(...))`` (streaming, 4 compound partitions) and
-reports its own peak resident memory (VmHWM), so sizes never share a heap.
+subprocess times ``collect_demand(pl.scan_parquet(...), partitions=P)`` (streaming; the
+default ``--partitions 4`` runs one pass per quarter of the compounds, ``--partitions 1`` is
+exactly ``aggregate_demand(pl.scan_parquet(...)).collect(engine="streaming")``) and reports its
+own peak resident memory (VmHWM), so sizes never share a heap.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Measurement:
     """One size: what was aggregated, how long it took and how much memory it needed."""
 
     lines: int
+    partitions: int
     chunks: int
     generate_s: float
     seconds: float
@@ -56,19 +59,24 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / scale
 
 
-def child(directory: Path) -> None:
+def child(directory: Path, partitions: int) -> None:
     """Run in the subprocess: aggregate the parquet chunks in ``directory``, print JSON."""
-    from data.aggregate import collect_demand
+    from data.aggregate import aggregate_demand, collect_demand
 
     paths = sorted(directory.glob("*.parquet"))
     start = time.perf_counter()
-    demand = collect_demand(pl.scan_parquet(paths))
+    if partitions == 1:
+        demand = aggregate_demand(pl.scan_parquet(paths)).collect(engine="streaming")
+    else:
+        demand = collect_demand(pl.scan_parquet(paths), partitions=partitions)
     seconds = time.perf_counter() - start
     report = {"seconds": seconds, "demand_rows": demand.height, "peak_mb": _peak_rss_mb()}
     print(json.dumps(report))
 
 
-def measure(lines: int, *, seed: int, chunk_lines: int, workdir: Path | None) -> Measurement:
+def measure(
+    lines: int, *, seed: int, chunk_lines: int, partitions: int, workdir: Path | None
+) -> Measurement:
     """Generate ``lines`` order lines, then aggregate them in a fresh subprocess."""
     from data.generate import write_order_lines_parquet
 
@@ -77,7 +85,14 @@ def measure(lines: int, *, seed: int, chunk_lines: int, workdir: Path | None) ->
         paths = write_order_lines_parquet(lines, Path(tmp), seed=seed, chunk_lines=chunk_lines)
         generate_s = time.perf_counter() - start
         result = subprocess.run(
-            [sys.executable, str(Path(__file__).resolve()), "--child", tmp],
+            [
+                sys.executable,
+                str(Path(__file__).resolve()),
+                "--child",
+                tmp,
+                "--partitions",
+                str(partitions),
+            ],
             check=True,
             capture_output=True,
             text=True,
@@ -87,6 +102,7 @@ def measure(lines: int, *, seed: int, chunk_lines: int, workdir: Path | None) ->
     seconds = float(report["seconds"])
     return Measurement(
         lines=lines,
+        partitions=partitions,
         chunks=len(paths),
         generate_s=round(generate_s, 2),
         seconds=round(seconds, 2),
@@ -98,7 +114,7 @@ def measure(lines: int, *, seed: int, chunk_lines: int, workdir: Path | None) ->
     )
 
 
-def print_table(rows: Sequence[Measurement]) -> None:
+def print_table(rows: Sequence[Measurement], partitions: int) -> None:
     """The results as a rich table (plain text when rich is missing)."""
     header = ("lines", "seconds", "lines/s", "peak MB", "demand rows")
     cells = [
@@ -120,7 +136,10 @@ def print_table(rows: Sequence[Measurement]) -> None:
         for row in cells:
             print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
         return
-    table = Table(title=f"collect_demand, streaming engine, 4 partitions ({platform.machine()})")
+    title = (
+        f"demand aggregation, streaming engine, {partitions} partition(s) ({platform.machine()})"
+    )
+    table = Table(title=title)
     for name in header:
         table.add_column(name, justify="right")
     for row in cells:
@@ -134,21 +153,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sizes", nargs="+", type=float, default=[1e6, 1e7, 5e7])
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--chunk-lines", type=int, default=5_000_000)
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=4,
+        help="compound partitions of collect_demand; 1 = plain aggregate_demand().collect()",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS, help="CSV of the results")
     parser.add_argument("--workdir", type=Path, default=None, help="where the chunks go")
     parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child is not None:
-        child(args.child)
+        child(args.child, args.partitions)
         return
     rows: list[Measurement] = []
     for size in args.sizes:
         lines = int(size)
         print(f"{lines:,} lines ...", file=sys.stderr, flush=True)
         rows.append(
-            measure(lines, seed=args.seed, chunk_lines=args.chunk_lines, workdir=args.workdir)
+            measure(
+                lines,
+                seed=args.seed,
+                chunk_lines=args.chunk_lines,
+                partitions=args.partitions,
+                workdir=args.workdir,
+            )
         )
-    print_table(rows)
+    print_table(rows, args.partitions)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     pl.DataFrame([asdict(m) for m in rows]).write_csv(args.out)
     print(f"wrote {args.out}", file=sys.stderr)
