@@ -14,6 +14,7 @@ import datetime as dt
 import io
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -83,6 +84,9 @@ CATEGORY_MIX: tuple[CategoryMix, ...] = (
     CategoryMix("infant_formula", 0.006, (0.55, 0.40, 0.05), ("奶粉", "婴儿奶粉")),
 )
 """The category mix of generated orders (ids match data/demo/categories.yaml)."""
+
+DEFAULT_CATEGORIES: tuple[str, ...] = tuple(c.category_id for c in CATEGORY_MIX)
+"""Every category id generated orders may use: the ids of data/demo/categories.yaml."""
 
 ITEMS_P = (0.35, 0.35, 0.20, 0.10)
 """Chance that an order has 1, 2, 3 or 4 items (distinct categories)."""
@@ -336,12 +340,26 @@ def generate_city(
 # --- household orders ----------------------------------------------------------------------
 
 
-def _mix_arrays() -> tuple[pl.Series, FloatArray, FloatArray, pl.Series, IntArray, IntArray]:
-    ids = pl.Series("category_id", [c.category_id for c in CATEGORY_MIX])
-    weights = np.array([c.weight for c in CATEGORY_MIX])
-    cum_q = np.array([np.cumsum(c.quantity_p) for c in CATEGORY_MIX])
-    products = pl.Series("product", [p for c in CATEGORY_MIX for p in c.products])
-    n_products = np.array([len(c.products) for c in CATEGORY_MIX], dtype=np.int64)
+def _category_mix(category_ids: Sequence[str]) -> tuple[CategoryMix, ...]:
+    """The part of CATEGORY_MIX for ``category_ids`` (in CATEGORY_MIX order), checked."""
+    wanted = set(category_ids)
+    unknown = sorted(wanted - set(DEFAULT_CATEGORIES))
+    if unknown or not wanted:
+        raise ValueError(
+            f"category_ids must be a non-empty subset of {', '.join(DEFAULT_CATEGORIES)}; "
+            f"unknown: {', '.join(unknown) or '(none given)'}"
+        )
+    return tuple(c for c in CATEGORY_MIX if c.category_id in wanted)
+
+
+def _mix_arrays(
+    mix: tuple[CategoryMix, ...],
+) -> tuple[pl.Series, FloatArray, FloatArray, pl.Series, IntArray, IntArray]:
+    ids = pl.Series("category_id", [c.category_id for c in mix])
+    weights = np.array([c.weight for c in mix])
+    cum_q = np.array([np.cumsum(c.quantity_p) for c in mix])
+    products = pl.Series("product", [p for c in mix for p in c.products])
+    n_products = np.array([len(c.products) for c in mix], dtype=np.int64)
     first_product = _segment_starts(n_products)
     return ids, weights, cum_q, products, n_products, first_product
 
@@ -365,17 +383,21 @@ def generate_orders(
     delivery_date: dt.date,
     seed: int,
     participation: float = 0.35,
+    category_ids: Sequence[str] = DEFAULT_CATEGORIES,
 ) -> pl.DataFrame:
     """Household orders for every building of ``city`` (or of ``compounds``, ``buildings``).
 
     Each household orders with chance ``participation``; an order has 1-4 items of distinct
-    categories (CATEGORY_MIX), about 12 % of orders carry priority flags (infant households
-    always order formula, chronically ill ones medicine) and about 5 % are proxy orders.
+    categories (CATEGORY_MIX restricted to ``category_ids``, default every demo category),
+    about 12 % of orders carry priority flags (infant households always order formula,
+    chronically ill ones medicine, where those categories are allowed) and about 5 % are
+    proxy orders.
     Rooms are real-looking (``502``) and unique within a building. Returns ORDER_COLUMNS,
     sorted as generated (compound, building, room).
     """
     if not 0.0 <= participation <= 1.0:
         raise ValueError(f"participation must be within 0..1, got {participation}")
+    mix = _category_mix(category_ids)
     if isinstance(city, SyntheticCity):
         compounds, buildings = city.compounds, city.buildings
     else:
@@ -410,15 +432,17 @@ def generate_orders(
     proxy = rng.random(n_orders) < np.where(elderly, PROXY_SHARE_ELDERLY, PROXY_SHARE_OTHERS)
 
     # 1-4 distinct categories per order: weighted sampling without replacement (Gumbel top-k)
-    ids, weights, cum_q, products, n_products, first_product = _mix_arrays()
+    ids, weights, cum_q, products, n_products, first_product = _mix_arrays(mix)
     n_categories = len(weights)
-    items = rng.choice(4, size=n_orders, p=np.array(ITEMS_P)) + 1
+    top = min(4, n_categories)
+    items = np.minimum(rng.choice(4, size=n_orders, p=np.array(ITEMS_P)) + 1, top)
     keys = np.log(weights)[None, :] - np.log(-np.log(rng.random((n_orders, n_categories))))
-    column = {c.category_id: i for i, c in enumerate(CATEGORY_MIX)}
-    keys[has[:, 1], column["infant_formula"]] += 100.0
-    keys[has[:, 3], column["medicine"]] += 100.0
-    ranked = np.argsort(-keys, axis=1)[:, :4]
-    take = np.arange(4)[None, :] < items[:, None]
+    column = {c.category_id: i for i, c in enumerate(mix)}
+    for flag, category_id in ((1, "infant_formula"), (3, "medicine")):
+        if category_id in column:  # infant households order formula, chronic ones medicine
+            keys[has[:, flag], column[category_id]] += 100.0
+    ranked = np.argsort(-keys, axis=1)[:, :top]
+    take = np.arange(top)[None, :] < items[:, None]
     line_order = np.repeat(np.arange(n_orders), items)
     category = ranked[take]
     u = rng.random(len(category))

@@ -12,6 +12,7 @@ import yaml
 
 from data.demo import demo_files
 from data.generate import (
+    DEFAULT_CATEGORIES,
     ORDER_COLUMNS,
     generate_buildings,
     generate_city,
@@ -126,3 +127,17 @@ def test_parquet_chunks_cover_every_line_once(tmp_path: Path) -> None:
     assert lines.height == 25_000
     keys_per_chunk = [pl.read_parquet(p)["household_key"].unique() for p in paths]
     assert sum(len(k) for k in keys_per_chunk) == lines["household_key"].n_unique()
+
+
+def test_orders_restricted_to_some_categories() -> None:
+    city = generate_city(20, seed=6)
+    every = generate_orders(city, delivery_date=DAY, seed=2)
+    assert every.equals(
+        generate_orders(city, delivery_date=DAY, seed=2, category_ids=DEFAULT_CATEGORIES)
+    )
+    some = generate_orders(city, delivery_date=DAY, seed=2, category_ids=("vegetables", "meat"))
+    assert set(some["category_id"]) == {"vegetables", "meat"}
+    assert set(some["building_id"]) <= set(city.buildings["building_id"])
+    assert some.group_by("order_id").len()["len"].max() == 2
+    with pytest.raises(ValueError, match="caviar"):
+        generate_orders(city, delivery_date=DAY, seed=2, category_ids=("caviar",))
