@@ -1,0 +1,96 @@
+"""Frozen routing input: deliveries to compound gates, a supplier's vehicles, and parameters.
+
+Times are timezone-aware datetimes on the wire and integer seconds from ``day_start``
+inside the solver; loads are integer kilograms and units.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Self
+
+from pydantic import Field, model_validator
+
+from data.schemas import AwareDatetime, Identifier, Lat, Lon, Model
+
+
+class Delivery(Model):
+    """Goods of one category for one compound gate, with the allowed arrival window."""
+
+    delivery_id: Identifier
+    supplier_id: Identifier
+    compound_id: Identifier
+    gate_id: Identifier
+    lon: Lon
+    lat: Lat
+    category_id: Identifier
+    quantity_units: int = Field(gt=0)
+    weight_kg: int = Field(ge=0)
+    cold_chain: bool = False
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    service_s: int = Field(default=600, ge=0, description="unloading and hand-over at the gate")
+
+    @model_validator(mode="after")
+    def _window(self) -> Self:
+        if self.window_end <= self.window_start:
+            raise ValueError(
+                f"delivery {self.delivery_id}: window ends {self.window_end:%H:%M} before it "
+                f"starts {self.window_start:%H:%M}"
+            )
+        return self
+
+
+class RoutingVehicle(Model):
+    """One vehicle, its depot and the shift it may drive (driver, test and pass validity)."""
+
+    vehicle_id: Identifier
+    supplier_id: Identifier
+    depot_id: Identifier
+    depot_lon: Lon
+    depot_lat: Lat
+    capacity_kg: int = Field(gt=0)
+    capacity_units: int = Field(gt=0)
+    refrigerated: bool = False
+    fixed_cost_cents: int = Field(default=0, ge=0)
+    shift_start: AwareDatetime
+    shift_end: AwareDatetime
+    driver_id: Identifier | None = None
+
+    @model_validator(mode="after")
+    def _shift(self) -> Self:
+        if self.shift_end <= self.shift_start:
+            raise ValueError(f"vehicle {self.vehicle_id}: shift ends before it starts")
+        return self
+
+
+class RoutingProblem(Model):
+    """Everything the router needs for one day."""
+
+    day_start: AwareDatetime
+    deliveries: tuple[Delivery, ...]
+    vehicles: tuple[RoutingVehicle, ...]
+    max_route_duration_s: int = Field(default=10 * 3600, gt=0)
+
+    @model_validator(mode="after")
+    def _unique(self) -> Self:
+        for kind, ids in (
+            ("delivery", [d.delivery_id for d in self.deliveries]),
+            ("vehicle", [v.vehicle_id for v in self.vehicles]),
+        ):
+            if len(ids) != len(set(ids)):
+                raise ValueError(f"duplicate {kind} ids")
+        return self
+
+    def seconds(self, moment: dt.datetime) -> int:
+        """Integer seconds from ``day_start``."""
+        return int((moment - self.day_start).total_seconds())
+
+
+class Params(Model):
+    """How to route: time limit, seed, speed model."""
+
+    time_limit_s: float = Field(default=10.0, gt=0)
+    seed: int = Field(default=0, ge=0)
+    circuity: float = Field(default=1.4, ge=1.0, le=3.0)
+    speed_kmh: float = Field(default=18.0, gt=0)

@@ -1,0 +1,265 @@
+"""Vehicle routes with PyVRP: one entry point ``solve(problem, params) -> Plan``.
+
+Each supplier is routed on its own (its vehicles carry only its goods). Cold-chain
+deliveries are routed first on the supplier's refrigerated vehicles; ambient deliveries then
+go on its other vehicles plus the refrigerated ones left unused — a two-step split that
+keeps refrigeration a hard rule without vehicle–client compatibility in the solver.
+Deliveries larger than the biggest vehicle are split into vehicle-sized pieces first.
+Every delivery is an optional client with a prize far above any route cost, so PyVRP
+serves all it can and what it cannot is reported as unassigned with a reason. Travel is
+``HaversineMatrix`` (great circle × circuity at a van speed). Costs are metres plus each
+vehicle's fixed cost at ¥1 per km (1 cent = 10 m). Not yet modelled: gate concurrency
+limits (arrivals at one gate are not staggered) and re-planning.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import time
+from collections.abc import Sequence
+
+import numpy as np
+from pyvrp import Model
+from pyvrp.stop import MaxRuntime
+
+from routing.matrix import HaversineMatrix, Matrix
+from routing.model import Delivery, Params, RoutingProblem, RoutingVehicle
+from routing.result import Plan, Route, Stop, Unassigned, UnassignedReason
+
+PRIZE_FACTOR = 10
+"""A piece's prize is this × (the longest round trip + the dearest vehicle's fixed cost):
+above what serving it can cost, yet small enough to keep PyVRP's penalties in scale."""
+
+METRES_PER_CENT = 10
+"""Fixed vehicle cost in the objective: ¥1 per km means one cent buys ten metres."""
+
+
+def split_pieces(delivery: Delivery, capacity_units: int, capacity_kg: int) -> list[Delivery]:
+    """``delivery`` cut into the fewest equal pieces that each fit ``capacity``."""
+    pieces = max(
+        1,
+        math.ceil(delivery.quantity_units / capacity_units),
+        math.ceil(delivery.weight_kg / capacity_kg) if capacity_kg else 1,
+    )
+    if pieces == 1:
+        return [delivery]
+    units = [delivery.quantity_units // pieces + (k < delivery.quantity_units % pieces)
+             for k in range(pieces)]  # fmt: skip
+    weights = [delivery.weight_kg // pieces + (k < delivery.weight_kg % pieces)
+               for k in range(pieces)]  # fmt: skip
+    return [
+        delivery.model_copy(
+            update={
+                "delivery_id": f"{delivery.delivery_id}.{k + 1}",
+                "quantity_units": units[k],
+                "weight_kg": weights[k],
+            }
+        )
+        for k in range(pieces)
+        if units[k] > 0
+    ]
+
+
+def parent_id(piece_id: str) -> str:
+    """The delivery a piece was cut from (``d1.2`` → ``d1``)."""
+    head, _, tail = piece_id.rpartition(".")
+    return head if head and tail.isdigit() else piece_id
+
+
+def _at(problem: RoutingProblem, seconds: int) -> dt.datetime:
+    return problem.day_start + dt.timedelta(seconds=int(seconds))
+
+
+def _route_group(
+    problem: RoutingProblem,
+    deliveries: Sequence[Delivery],
+    vehicles: Sequence[RoutingVehicle],
+    params: Params,
+    time_limit_s: float,
+) -> tuple[list[Route], list[Unassigned]]:
+    """Route ``deliveries`` on ``vehicles`` (one supplier, one vehicle kind)."""
+    if not deliveries:
+        return [], []
+    if not vehicles:
+        return [], [
+            Unassigned(
+                delivery_id=d.delivery_id,
+                quantity_units=d.quantity_units,
+                reason=UnassignedReason.no_vehicle,
+            )
+            for d in deliveries
+        ]
+    cap_units = max(v.capacity_units for v in vehicles)
+    cap_kg = max(v.capacity_kg for v in vehicles)
+    pieces = [p for d in deliveries for p in split_pieces(d, cap_units, cap_kg)]
+    depot_ids = sorted({v.depot_id for v in vehicles})
+    depot_at = {v.depot_id: (v.depot_lon, v.depot_lat) for v in vehicles}
+    lons = np.array([depot_at[d][0] for d in depot_ids] + [p.lon for p in pieces])
+    lats = np.array([depot_at[d][1] for d in depot_ids] + [p.lat for p in pieces])
+    matrix = HaversineMatrix(circuity=params.circuity, speed_kmh=params.speed_kmh).matrix(
+        lons, lats
+    )
+
+    unassigned: list[Unassigned] = []
+    routable: list[int] = []
+    for index, piece in enumerate(pieces):
+        if _reachable(problem, piece, index + len(depot_ids), vehicles, depot_ids, matrix):
+            routable.append(index)
+        else:
+            unassigned.append(
+                Unassigned(
+                    delivery_id=piece.delivery_id,
+                    quantity_units=piece.quantity_units,
+                    reason=UnassignedReason.window_unreachable,
+                )
+            )
+    if not routable:
+        return [], unassigned
+
+    model = Model()
+    locations = [model.add_location(float(x), float(y)) for x, y in zip(lons, lats, strict=True)]
+    depots = {d: model.add_depot(locations[i], name=d) for i, d in enumerate(depot_ids)}
+    for vehicle in vehicles:
+        start, end = problem.seconds(vehicle.shift_start), problem.seconds(vehicle.shift_end)
+        model.add_vehicle_type(
+            1,
+            capacity=[vehicle.capacity_kg, vehicle.capacity_units],
+            start_depot=depots[vehicle.depot_id],
+            end_depot=depots[vehicle.depot_id],
+            fixed_cost=vehicle.fixed_cost_cents * METRES_PER_CENT,
+            tw_early=start,
+            tw_late=end,
+            shift_duration=min(problem.max_route_duration_s, end - start),
+            name=vehicle.vehicle_id,
+        )
+    used = [*range(len(depot_ids)), *(i + len(depot_ids) for i in routable)]
+    for a in used:
+        for b in used:
+            model.add_edge(
+                locations[a],
+                locations[b],
+                distance=int(matrix.distance_m[a, b]),
+                duration=int(matrix.duration_s[a, b]),
+            )
+    prize = PRIZE_FACTOR * (
+        2 * int(matrix.distance_m.max())
+        + max(v.fixed_cost_cents for v in vehicles) * METRES_PER_CENT
+    )
+    for index in routable:
+        piece = pieces[index]
+        model.add_client(
+            locations[index + len(depot_ids)],
+            delivery=[piece.weight_kg, piece.quantity_units],
+            service_duration=piece.service_s,
+            tw_early=problem.seconds(piece.window_start),
+            tw_late=problem.seconds(piece.window_end),
+            required=False,
+            prize=prize,
+            name=piece.delivery_id,
+        )
+    result = model.solve(MaxRuntime(time_limit_s), seed=params.seed, display=False)
+    solution = result.best
+
+    routes: list[Route] = []
+    served: set[int] = set()
+    for route in solution.routes() if solution.is_feasible() else []:
+        vehicle = vehicles[route.vehicle_type()]
+        stops = []
+        for activity in route.schedule():
+            if not activity.is_client():
+                continue
+            piece_index = routable[activity.idx]
+            served.add(piece_index)
+            piece = pieces[piece_index]
+            service_start = activity.start_time
+            stops.append(
+                Stop(
+                    delivery_id=piece.delivery_id,
+                    compound_id=piece.compound_id,
+                    gate_id=piece.gate_id,
+                    category_id=piece.category_id,
+                    quantity_units=piece.quantity_units,
+                    weight_kg=piece.weight_kg,
+                    arrival=_at(problem, service_start - activity.wait_duration),
+                    service_start=_at(problem, service_start),
+                    departure=_at(problem, activity.end_time),
+                    window_start=piece.window_start,
+                    window_end=piece.window_end,
+                )
+            )
+        routes.append(
+            Route(
+                vehicle_id=vehicle.vehicle_id,
+                supplier_id=vehicle.supplier_id,
+                depot_id=vehicle.depot_id,
+                start=_at(problem, route.start_time()),
+                end=_at(problem, route.end_time()),
+                stops=tuple(stops),
+                distance_m=int(route.distance()),
+                load_units=sum(s.quantity_units for s in stops),
+                load_kg=sum(s.weight_kg for s in stops),
+            )
+        )
+    for index in routable:
+        if index not in served:
+            piece = pieces[index]
+            unassigned.append(
+                Unassigned(
+                    delivery_id=piece.delivery_id,
+                    quantity_units=piece.quantity_units,
+                    reason=UnassignedReason.not_routed,
+                )
+            )
+    return routes, unassigned
+
+
+def _reachable(
+    problem: RoutingProblem,
+    piece: Delivery,
+    location: int,
+    vehicles: Sequence[RoutingVehicle],
+    depot_ids: list[str],
+    matrix: Matrix,
+) -> bool:
+    """Whether some vehicle can reach the gate inside its window and get back in its shift."""
+    for vehicle in vehicles:
+        depot = depot_ids.index(vehicle.depot_id)
+        out = int(matrix.duration_s[depot, location])
+        back = int(matrix.duration_s[location, depot])
+        earliest = max(problem.seconds(vehicle.shift_start) + out,
+                       problem.seconds(piece.window_start))  # fmt: skip
+        if earliest <= problem.seconds(piece.window_end) and (
+            earliest + piece.service_s + back <= problem.seconds(vehicle.shift_end)
+        ):
+            return True
+    return False
+
+
+def solve(problem: RoutingProblem, params: Params | None = None) -> Plan:
+    """Routes for every supplier's deliveries; unassigned pieces listed with reasons."""
+    params = params or Params()
+    began = time.perf_counter()
+    suppliers = sorted({d.supplier_id for d in problem.deliveries})
+    budget = params.time_limit_s / max(1, 2 * len(suppliers))
+    routes: list[Route] = []
+    unassigned: list[Unassigned] = []
+    for supplier in suppliers:
+        mine = [d for d in problem.deliveries if d.supplier_id == supplier]
+        fleet = [v for v in problem.vehicles if v.supplier_id == supplier]
+        cold = [d for d in mine if d.cold_chain]
+        fridges = [v for v in fleet if v.refrigerated]
+        cold_routes, cold_left = _route_group(problem, cold, fridges, params, budget)
+        busy = {r.vehicle_id for r in cold_routes}
+        rest = [v for v in fleet if v.vehicle_id not in busy]
+        ambient = [d for d in mine if not d.cold_chain]
+        ambient_routes, ambient_left = _route_group(problem, ambient, rest, params, budget)
+        routes += cold_routes + ambient_routes
+        unassigned += cold_left + ambient_left
+    return Plan(
+        routes=tuple(routes),
+        unassigned=tuple(unassigned),
+        distance_m=sum(r.distance_m for r in routes),
+        solve_time_s=time.perf_counter() - began,
+        seed=params.seed,
+    )

@@ -1,0 +1,156 @@
+"""Vehicle routes: optimum on a tiny instance, capacity splits, refrigeration, windows,
+shifts, seeds; every plan passes the independent checker."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import numpy as np
+
+from data.schemas import SHANGHAI
+from routing.check import check_plan
+from routing.matrix import HaversineMatrix
+from routing.model import Delivery, Params, RoutingProblem, RoutingVehicle
+from routing.result import UnassignedReason
+from routing.solve import solve, split_pieces
+
+DAY = dt.datetime(2022, 4, 15, 0, 0, tzinfo=SHANGHAI)
+DEPOT = (121.55, 31.20)
+KM_LON = 1 / (111.32 * 0.8555)
+PARAMS = Params(time_limit_s=1.0, seed=7)
+
+
+def at(hour: float) -> dt.datetime:
+    return DAY + dt.timedelta(hours=hour)
+
+
+def delivery(k: int, east_km: float, north_km: float = 0.0, **changes: object) -> Delivery:
+    """Delivery ``d{k}`` to a gate ``east_km`` east and ``north_km`` north of the depot."""
+    values: dict[str, object] = {
+        "delivery_id": f"d{k}",
+        "supplier_id": "s1",
+        "compound_id": f"c{k}",
+        "gate_id": f"c{k}-g1",
+        "lon": DEPOT[0] + east_km * KM_LON,
+        "lat": DEPOT[1] + north_km / 111.2,
+        "category_id": "vegetables",
+        "quantity_units": 40,
+        "weight_kg": 200,
+        "window_start": at(7),
+        "window_end": at(18),
+        "service_s": 600,
+    }
+    values.update(changes)
+    return Delivery.model_validate(values)
+
+
+def vehicle(k: int, **changes: object) -> RoutingVehicle:
+    values: dict[str, object] = {
+        "vehicle_id": f"v{k}",
+        "supplier_id": "s1",
+        "depot_id": "dep1",
+        "depot_lon": DEPOT[0],
+        "depot_lat": DEPOT[1],
+        "capacity_kg": 2000,
+        "capacity_units": 100,
+        "shift_start": at(6),
+        "shift_end": at(20),
+    }
+    values.update(changes)
+    return RoutingVehicle.model_validate(values)
+
+
+def problem(deliveries: list[Delivery], vehicles: list[RoutingVehicle]) -> RoutingProblem:
+    return RoutingProblem(day_start=DAY, deliveries=tuple(deliveries), vehicles=tuple(vehicles))
+
+
+def test_tiny_instance_is_optimal_by_enumeration() -> None:
+    gates = [delivery(k, e, n, quantity_units=30) for k, e, n in ((1, 2, 1), (2, 4, -1), (3, 1, 3))]
+    data = problem(gates, [vehicle(1)])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert plan.unassigned == ()
+    lons = np.array([DEPOT[0]] + [g.lon for g in gates])
+    lats = np.array([DEPOT[1]] + [g.lat for g in gates])
+    dist = HaversineMatrix(circuity=1.4, speed_kmh=18).matrix(lons, lats).distance_m
+    best = min(
+        dist[0, a] + dist[a, b] + dist[b, c] + dist[c, 0]
+        for a, b, c in itertools.permutations([1, 2, 3])
+    )
+    assert plan.distance_m == best
+
+
+def test_large_delivery_is_split_across_vehicles() -> None:
+    big = delivery(1, 3, quantity_units=250, weight_kg=1250)
+    assert [p.quantity_units for p in split_pieces(big, 100, 2000)] == [84, 83, 83]
+    data = problem([big], [vehicle(1), vehicle(2), vehicle(3)])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert len(plan.routes) == 3
+    assert sum(r.load_units for r in plan.routes) == 250
+    assert all(r.load_units <= 100 for r in plan.routes)
+
+
+def test_capacity_leaves_the_rest_unassigned_with_a_reason() -> None:
+    data = problem([delivery(1, 2, quantity_units=80), delivery(2, 3, quantity_units=80)],
+                   [vehicle(1)])  # fmt: skip
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.not_routed]
+
+
+def test_cold_chain_goes_only_on_refrigerated_vehicles() -> None:
+    meat = delivery(1, 2, category_id="meat", cold_chain=True)
+    without = problem([meat], [vehicle(1)])
+    plan = solve(without, PARAMS)
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.no_vehicle]
+    assert check_plan(without, plan, PARAMS) == []
+    with_fridge = problem([meat, delivery(2, 3)], [vehicle(1), vehicle(2, refrigerated=True)])
+    plan = solve(with_fridge, PARAMS)
+    assert check_plan(with_fridge, plan, PARAMS) == []
+    carrier = {s.delivery_id: r.vehicle_id for r in plan.routes for s in r.stops}
+    assert carrier == {"d1": "v2", "d2": "v1"}
+
+
+def test_time_windows_are_met_or_reported() -> None:
+    early = delivery(1, 2, window_start=at(4), window_end=at(5))  # before any shift
+    later = delivery(2, 2, window_start=at(14), window_end=at(15))
+    data = problem([early, later], [vehicle(1)])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert [(u.delivery_id, u.reason) for u in plan.unassigned] == [
+        ("d1", UnassignedReason.window_unreachable)
+    ]
+    (stop,) = plan.routes[0].stops
+    assert at(14) <= stop.service_start <= at(15)
+
+
+def test_shift_ending_with_the_driver_test_stops_the_route() -> None:
+    # The driver's 48-hour test expires at 10:00, so the shift (and route) must end by then.
+    after = delivery(1, 5, window_start=at(11), window_end=at(12))
+    data = problem([after], [vehicle(1, shift_end=at(10))])
+    plan = solve(data, PARAMS)
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.window_unreachable]
+    assert check_plan(data, plan, PARAMS) == []
+
+
+def test_same_seed_same_plan() -> None:
+    gates = [delivery(k, (k * 7) % 5 + 1, (k * 3) % 4 - 2) for k in range(1, 9)]
+    data = problem(gates, [vehicle(1), vehicle(2)])
+    first = solve(data, PARAMS).model_dump(exclude={"solve_time_s"})
+    again = solve(data, PARAMS).model_dump(exclude={"solve_time_s"})
+    assert first == again
+
+
+def test_checker_catches_a_broken_plan() -> None:
+    data = problem([delivery(1, 2)], [vehicle(1)])
+    plan = solve(data, PARAMS)
+    route = plan.routes[0]
+    late = route.stops[0].model_copy(update={"service_start": at(19)})
+    broken = plan.model_copy(
+        update={"routes": (route.model_copy(update={"stops": (late,)}),), "unassigned": ()}
+    )
+    assert any("outside" in p for p in check_plan(data, broken, PARAMS))
+    dropped = plan.model_copy(update={"routes": ()})
+    assert any("ordered" in p for p in check_plan(data, dropped, PARAMS))
