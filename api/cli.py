@@ -21,6 +21,7 @@ from data.errors import DataError
 from data.schemas import Datum
 from data.store import Store
 from matcher.model import Params
+from routing.model import Params as RouteParams
 
 app = typer.Typer(
     name="linli",
@@ -210,8 +211,10 @@ def demo(
         20220415
     ),
     time_limit: Annotated[float, typer.Option(help="matcher time limit, seconds")] = 30.0,
+    route_time_limit: Annotated[float, typer.Option(help="router time limit, seconds")] = 30.0,
+    out: Annotated[Path, typer.Option(help="folder for the plan JSON")] = Path(".linli/demo-out"),
 ) -> None:
-    """Run the whole embedded Shanghai day: load → store → aggregate → match (→ route)."""
+    """Run the whole embedded Shanghai day: load → store → aggregate → match → route."""
     from api.demo_run import run_demo
 
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -224,6 +227,8 @@ def demo(
             console=console,
             progress=_progress(),
             match_params=params,
+            route_params=RouteParams(time_limit_s=route_time_limit, seed=seed),
+            out_dir=out,
         )
 
 
@@ -270,9 +275,26 @@ def match(
 
 
 @app.command()
-def plan() -> None:
-    """Plan pickup points, windows and vehicle routes (lands with routing, issue #5)."""
-    _not_yet("plan", 5)
+def plan(
+    date: Annotated[str, typer.Option(help="delivery date YYYY-MM-DD")],
+    db: DbOption = None,
+    time_limit: Annotated[float, typer.Option(help="matcher and router limit, seconds")] = 30.0,
+    seed: Annotated[int, typer.Option(help="seed of both solvers")] = 0,
+    out: Annotated[Path, typer.Option(help="folder for plan.json")] = Path(".linli/out"),
+) -> None:
+    """Match the stored day, then route the deliveries; writes the plan as JSON."""
+    from api.matching import match_day
+    from api.planning import plan_day, print_plan, write_plan
+
+    store = _open_store(db)
+    day = dt.date.fromisoformat(date)
+    with _reported_errors(), console.status("matching and routing"):
+        match_result = match_day(store, day, Params(time_limit_s=time_limit, seed=seed))
+        day_plan = plan_day(
+            store, day, match_result.allocation, RouteParams(time_limit_s=time_limit, seed=seed)
+        )
+    print_plan(console, day_plan)
+    console.print(f"plan written to {write_plan(day_plan, out)}")
 
 
 @app.command()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 from rich.console import Console
@@ -15,6 +16,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.matching import match_day, print_allocation
+from api.planning import plan_day, print_plan, write_plan
 from data import load
 from data.aggregate import aggregate_demand, compound_demand
 from data.demo import DEMO_DATE, FOCUS_COMPOUND_ID, demo_files
@@ -31,6 +33,7 @@ from data.schemas import (
 from data.store import Store
 from data.validate import Reference
 from matcher.model import Params
+from routing.model import Params as RouteParams
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,8 @@ class DemoSummary:
 
 
 PENDING_STAGES = (
-    ("plan pickup points, windows and routes", 5),
-    ("route sheets, sorting lists, pickup notices", 7),
+    ("pickup points, gate staggering, route sheets, sorting lists and notices", 5),
+    ("printable documents and pages", 7),
 )
 
 
@@ -63,6 +66,8 @@ def run_demo(
     console: Console,
     progress: Progress,
     match_params: Params | None = None,
+    route_params: RouteParams | None = None,
+    out_dir: Path | None = None,
 ) -> DemoSummary:
     """Run the demo day into the database at ``url`` and print its summary.
 
@@ -177,6 +182,14 @@ def run_demo(
         if focus_decisions:
             console.print("[bold]published explanation, focus compound, first category:[/]")
             console.print(focus_decisions[0].text("zh"), highlight=False)
+        if route_params is not None:
+            with console.status(
+                f"routing the deliveries (PyVRP, limit {route_params.time_limit_s:.0f} s)"
+            ):
+                day_plan = plan_day(store, DEMO_DATE, match.allocation, route_params)
+            print_plan(console, day_plan)
+            if out_dir is not None:
+                console.print(f"plan written to {write_plan(day_plan, out_dir)}")
     for stage, issue in PENDING_STAGES:
         console.print(f"[dim]not yet: {stage} (lands with issue #{issue})[/]")
     return summary

@@ -41,20 +41,29 @@ def check_plan(problem: RoutingProblem, plan: Plan, params: Params | None = None
         if vehicle is None:
             problems.append(f"route of unknown vehicle {route.vehicle_id}")
             continue
-        units = sum(s.quantity_units for s in route.stops)
-        kg = sum(s.weight_kg for s in route.stops)
-        if units > vehicle.capacity_units or kg > vehicle.capacity_kg:
-            problems.append(
-                f"{vehicle.vehicle_id} carries {units} units / {kg} kg over its capacity "
-                f"{vehicle.capacity_units} / {vehicle.capacity_kg}"
-            )
+        for trip in sorted({s.trip for s in route.stops}):
+            units = sum(s.quantity_units for s in route.stops if s.trip == trip)
+            kg = sum(s.weight_kg for s in route.stops if s.trip == trip)
+            if units > vehicle.capacity_units or kg > vehicle.capacity_kg:
+                problems.append(
+                    f"{vehicle.vehicle_id} trip {trip} carries {units} units / {kg} kg over "
+                    f"its capacity {vehicle.capacity_units} / {vehicle.capacity_kg}"
+                )
+        if len({s.trip for s in route.stops}) > params.max_trips:
+            problems.append(f"{vehicle.vehicle_id} makes more than {params.max_trips} trips")
         if route.start < vehicle.shift_start - slack or route.end > vehicle.shift_end + slack:
             problems.append(f"{vehicle.vehicle_id} drives outside its shift")
         if (route.end - route.start).total_seconds() > problem.max_route_duration_s + SLACK_S:
             problems.append(f"{vehicle.vehicle_id} exceeds the maximum route duration")
         clock = route.start
         lon, lat = vehicle.depot_lon, vehicle.depot_lat
+        trip = 0
         for stop in route.stops:
+            if stop.trip != trip:  # back to the depot to reload first
+                clock += dt.timedelta(
+                    seconds=_travel_s(params, lon, lat, vehicle.depot_lon, vehicle.depot_lat)
+                )
+                lon, lat, trip = vehicle.depot_lon, vehicle.depot_lat, stop.trip
             delivery = deliveries.get(parent_id(stop.delivery_id))
             if delivery is None:
                 problems.append(f"stop for unknown delivery {stop.delivery_id}")

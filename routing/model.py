@@ -94,3 +94,6 @@ class Params(Model):
     seed: int = Field(default=0, ge=0)
     circuity: float = Field(default=1.4, ge=1.0, le=3.0)
     speed_kmh: float = Field(default=18.0, gt=0)
+    max_trips: int = Field(
+        default=6, ge=1, description="trips per vehicle a day; it reloads at its depot between"
+    )

@@ -31,6 +31,7 @@ class Stop(Model):
     departure: AwareDatetime
     window_start: AwareDatetime
     window_end: AwareDatetime
+    trip: int = Field(default=0, ge=0, description="0-based trip of the vehicle (reloads between)")
 
 
 class Route(Model):
@@ -43,8 +44,9 @@ class Route(Model):
     end: AwareDatetime
     stops: tuple[Stop, ...] = Field(min_length=1)
     distance_m: int = Field(ge=0)
-    load_units: int = Field(ge=0)
-    load_kg: int = Field(ge=0)
+    load_units: int = Field(ge=0, description="units delivered over all trips")
+    load_kg: int = Field(ge=0, description="kilograms delivered over all trips")
+    trips: int = Field(default=1, ge=1)
 
 
 class Unassigned(Model):

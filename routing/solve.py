@@ -8,7 +8,8 @@ Deliveries larger than the biggest vehicle are split into vehicle-sized pieces f
 Every delivery is an optional client with a prize far above any route cost, so PyVRP
 serves all it can and what it cannot is reported as unassigned with a reason. Travel is
 ``HaversineMatrix`` (great circle × circuity at a van speed). Costs are metres plus each
-vehicle's fixed cost at ¥1 per km (1 cent = 10 m). Not yet modelled: gate concurrency
+vehicle's fixed cost at ¥1 per km (1 cent = 10 m). A vehicle may make up to
+``Params.max_trips`` trips, reloading at its depot in between. Not yet modelled: gate concurrency
 limits (arrivals at one gate are not staggered) and re-planning.
 """
 
@@ -17,10 +18,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 import time
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
 from pyvrp import Model
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
 from routing.matrix import HaversineMatrix, Matrix
@@ -131,6 +134,8 @@ def _route_group(
             tw_early=start,
             tw_late=end,
             shift_duration=min(problem.max_route_duration_s, end - start),
+            reload_depots=[depots[vehicle.depot_id]],
+            max_reloads=params.max_trips - 1,
             name=vehicle.vehicle_id,
         )
     used = [*range(len(depot_ids)), *(i + len(depot_ids) for i in routable)]
@@ -158,7 +163,11 @@ def _route_group(
             prize=prize,
             name=piece.delivery_id,
         )
-    result = model.solve(MaxRuntime(time_limit_s), seed=params.seed, display=False)
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties saturate on instances where not every optional
+        # client fits; the plan is checked independently and leftovers are reported.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = model.solve(MaxRuntime(time_limit_s), seed=params.seed, display=False)
     solution = result.best
 
     routes: list[Route] = []
@@ -186,6 +195,7 @@ def _route_group(
                     departure=_at(problem, activity.end_time),
                     window_start=piece.window_start,
                     window_end=piece.window_end,
+                    trip=activity.trip,
                 )
             )
         routes.append(
@@ -199,6 +209,7 @@ def _route_group(
                 distance_m=int(route.distance()),
                 load_units=sum(s.quantity_units for s in stops),
                 load_kg=sum(s.weight_kg for s in stops),
+                trips=route.num_trips(),
             )
         )
     for index in routable:

@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from api.cli import EXIT_DATA_ERROR, EXIT_NOT_YET, app
 from data.demo import FOCUS_COMPOUND_ID
 from data.store import Store
+from routing.result import Plan
 
 LOAD = Path(__file__).resolve().parents[1] / "instances" / "load"
 runner = CliRunner()
@@ -28,7 +29,17 @@ def invoke(*args: str) -> tuple[int, str]:
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A database holding the whole demo day, made once by `linli demo`."""
     db = tmp_path_factory.mktemp("demo") / "demo.db"
-    code, output = invoke("demo", "--db", str(db), "--time-limit", "5")
+    code, output = invoke(
+        "demo",
+        "--db",
+        str(db),
+        "--time-limit",
+        "5",
+        "--route-time-limit",
+        "5",
+        "--out",
+        str(db.parent / "out"),
+    )
     assert code == 0, output
     return db
 
@@ -47,14 +58,26 @@ def test_demo_runs_the_day_and_prints_the_demand_summary(demo_db: Path) -> None:
 
 
 def test_demo_output_names_the_stages(tmp_path: Path) -> None:
-    code, output = invoke("demo", "--db", str(tmp_path / "d.db"), "--time-limit", "5")
+    code, output = invoke(
+        "demo",
+        "--db",
+        str(tmp_path / "d.db"),
+        "--time-limit",
+        "5",
+        "--route-time-limit",
+        "5",
+        "--out",
+        str(tmp_path / "out"),
+    )
     assert code == 0, output
     assert "compounds: 334" in output
     assert "allocation on 2022-04-15 by category" in output
     assert "priority served" in output
     assert "demand on 2022-04-15 by category" in output
     assert f"focus compound {FOCUS_COMPOUND_ID}: 28 buildings" in output
-    assert "lands with issue #5" in output
+    assert "routes (" in output and "independent checker" in output
+    assert (tmp_path / "out" / "plan.json").is_file()
+    assert "lands with issue #7" in output
 
 
 def test_demand_table_and_csv(demo_db: Path, tmp_path: Path) -> None:
@@ -146,7 +169,26 @@ def test_match_on_stored_data_conserves_demand(demo_db: Path) -> None:
     assert demand and served == Counter(demand)
 
 
-@pytest.mark.parametrize(("command", "issue"), [("plan", 5), ("serve", 6)])
+def test_plan_routes_the_day_and_writes_json(demo_db: Path, tmp_path: Path) -> None:
+    code, output = invoke(
+        "plan",
+        "--db",
+        str(demo_db),
+        "--date",
+        "2022-04-15",
+        "--time-limit",
+        "5",
+        "--out",
+        str(tmp_path),
+    )
+    assert code == 0, output
+    assert "independent checker: every route feasible" in output
+    plan = Plan.model_validate_json((tmp_path / "plan.json").read_text(encoding="utf-8"))
+    assert plan.routes
+    assert all(r.load_units > 0 and r.stops for r in plan.routes)
+
+
+@pytest.mark.parametrize(("command", "issue"), [("serve", 6)])
 def test_stages_not_landed_say_so(command: str, issue: int) -> None:
     code, output = invoke(command)
     assert code == EXIT_NOT_YET

@@ -95,9 +95,21 @@ def test_large_delivery_is_split_across_vehicles() -> None:
 def test_capacity_leaves_the_rest_unassigned_with_a_reason() -> None:
     data = problem([delivery(1, 2, quantity_units=80), delivery(2, 3, quantity_units=80)],
                    [vehicle(1)])  # fmt: skip
+    one_trip = PARAMS.model_copy(update={"max_trips": 1})
+    plan = solve(data, one_trip)
+    assert check_plan(data, plan, one_trip) == []
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.not_routed]
+
+
+def test_vehicle_reloads_at_its_depot_for_a_second_trip() -> None:
+    data = problem([delivery(1, 2, quantity_units=80), delivery(2, 3, quantity_units=80)],
+                   [vehicle(1)])  # fmt: skip
     plan = solve(data, PARAMS)
     assert check_plan(data, plan, PARAMS) == []
-    assert [u.reason for u in plan.unassigned] == [UnassignedReason.not_routed]
+    assert plan.unassigned == ()
+    (route,) = plan.routes
+    assert route.trips == 2
+    assert sorted(s.trip for s in route.stops) == [0, 1]
 
 
 def test_cold_chain_goes_only_on_refrigerated_vehicles() -> None:

@@ -1,0 +1,91 @@
+"""The routing stage on stored data: deliveries from the allocation, routes, plan JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from data.store import Store
+from matcher.result import Allocation
+from routing.check import check_plan
+from routing.deliveries import build_routing_problem
+from routing.model import Params, RoutingProblem
+from routing.result import Plan
+from routing.solve import solve
+from routing.windows import Infeasible
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """The day's routing problem, what could not enter it, the plan and its check."""
+
+    problem: RoutingProblem
+    infeasible: tuple[Infeasible, ...]
+    plan: Plan
+    violations: tuple[str, ...]
+
+
+def plan_day(store: Store, day: dt.date, allocation: Allocation, params: Params) -> DayPlan:
+    """Route the allocation's deliveries with the stored fleet; check the plan independently."""
+    supply = store.supply()
+    problem, infeasible = build_routing_problem(
+        day,
+        allocation,
+        compounds=store.compounds(),
+        gates=store.gates(),
+        categories=store.categories(),
+        depots=supply.depots,
+        vehicles=supply.vehicles,
+        drivers=supply.drivers,
+        certificates=supply.certificates,
+    )
+    plan = solve(problem, params)
+    return DayPlan(problem, infeasible, plan, tuple(check_plan(problem, plan, params)))
+
+
+def write_plan(day_plan: DayPlan, folder: Path) -> Path:
+    """Write the plan as JSON into ``folder``; returns the file."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "plan.json"
+    path.write_text(day_plan.plan.to_json(), encoding="utf-8")
+    return path
+
+
+def print_plan(console: Console, day_plan: DayPlan) -> None:
+    """Per vehicle: trips, stops, distance, duration, load; then unassigned by reason."""
+    plan = day_plan.plan
+    table = Table(title=f"routes ({len(plan.routes)} vehicles used)")
+    for name in ("vehicle", "supplier", "trips", "stops", "km", "hours", "units", "kg"):
+        table.add_column(name, justify="left" if name in ("vehicle", "supplier") else "right")
+    for route in plan.routes:
+        hours = (route.end - route.start).total_seconds() / 3600
+        table.add_row(
+            route.vehicle_id,
+            route.supplier_id,
+            str(route.trips),
+            str(len(route.stops)),
+            f"{route.distance_m / 1000:.1f}",
+            f"{hours:.1f}",
+            f"{route.load_units:,}",
+            f"{route.load_kg:,}",
+        )
+    console.print(table)
+    routed = sum(r.load_units for r in plan.routes)
+    waiting = Counter[str]()
+    for item in plan.unassigned:
+        waiting[item.reason.value] += item.quantity_units
+    console.print(
+        f"routed {routed:,} units, {plan.distance_m / 1000:,.1f} km; unassigned units by "
+        f"reason: {', '.join(f'{k} {v:,}' for k, v in sorted(waiting.items())) or 'none'}"
+    )
+    for blocked in day_plan.infeasible:
+        console.print(f"not routable: {blocked.subject}: {blocked.reason.value}: {blocked.detail}")
+    if day_plan.violations:
+        console.print(f"[red]checker found {len(day_plan.violations)} violations[/]")
+    else:
+        console.print("independent checker: every route feasible")

@@ -1,0 +1,140 @@
+"""Delivery windows and vehicle shifts: intersections of hours and certificate validity.
+
+A stop's window is the compound's receiving hours (volunteers at the gate) ∩ the gate's.
+A vehicle's shift is its depot's opening hours ∩ the driver's working day ∩ the validity
+of the driver's 48-hour test and of the vehicle pass: the route must end before either
+expires. An empty intersection is reported with its reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Iterable
+
+from data.schemas import (
+    SHANGHAI,
+    Certificate,
+    CertificateType,
+    Compound,
+    Depot,
+    Driver,
+    Gate,
+    HolderKind,
+    Hours,
+    Model,
+    Vehicle,
+)
+
+DRIVER_DAY = Hours(opens_at=dt.time(6, 0), closes_at=dt.time(20, 0))
+"""Default working hours of a driver."""
+
+
+class WindowReason(enum.StrEnum):
+    """Why a window or shift is empty."""
+
+    hours_disjoint = "hours_disjoint"
+    no_driver = "no_driver"
+    driver_test_expired = "driver_test_expired"
+    no_vehicle_pass = "no_vehicle_pass"
+
+
+class Interval(Model):
+    """A non-empty time interval [start, end)."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+
+class Infeasible(Model):
+    """An empty window or shift, and why."""
+
+    subject: str
+    reason: WindowReason
+    detail: str
+
+
+def on_day(day: dt.date, hours: Hours) -> tuple[dt.datetime, dt.datetime]:
+    """Daily ``hours`` as aware datetimes on ``day``."""
+    return (
+        dt.datetime.combine(day, hours.opens_at, tzinfo=SHANGHAI),
+        dt.datetime.combine(day, hours.closes_at, tzinfo=SHANGHAI),
+    )
+
+
+def _intersect(*intervals: tuple[dt.datetime, dt.datetime]) -> Interval | None:
+    start = max(i[0] for i in intervals)
+    end = min(i[1] for i in intervals)
+    return Interval(start=start, end=end) if start < end else None
+
+
+def stop_window(day: dt.date, compound: Compound, gate: Gate) -> Interval | Infeasible:
+    """When a truck may unload at ``gate``: compound ∩ gate receiving hours."""
+    window = _intersect(on_day(day, compound.receiving_hours), on_day(day, gate.receiving_hours))
+    if window is None:
+        return Infeasible(
+            subject=gate.gate_id,
+            reason=WindowReason.hours_disjoint,
+            detail=f"gate {gate.gate_id} receives {gate.receiving_hours.opens_at:%H:%M}-"
+            f"{gate.receiving_hours.closes_at:%H:%M}, the compound "
+            f"{compound.receiving_hours.opens_at:%H:%M}-{compound.receiving_hours.closes_at:%H:%M}",
+        )
+    return window
+
+
+def vehicle_shift(
+    day: dt.date,
+    vehicle: Vehicle,
+    depot: Depot,
+    driver: Driver | None,
+    certificates: Iterable[Certificate],
+    *,
+    driver_day: Hours = DRIVER_DAY,
+) -> Interval | Infeasible:
+    """When ``vehicle`` driven by ``driver`` may be on the road on ``day``."""
+    if driver is None:
+        return Infeasible(
+            subject=vehicle.vehicle_id,
+            reason=WindowReason.no_driver,
+            detail=f"no driver is assigned to {vehicle.vehicle_id}",
+        )
+    base = _intersect(on_day(day, depot.hours), on_day(day, driver_day))
+    if base is None:
+        return Infeasible(
+            subject=vehicle.vehicle_id,
+            reason=WindowReason.hours_disjoint,
+            detail=f"depot {depot.depot_id} hours and the driver's day do not overlap",
+        )
+    tests = [
+        (c.valid_from, c.valid_until)
+        for c in certificates
+        if c.type is CertificateType.driver_test
+        and c.holder_kind is HolderKind.driver
+        and c.holder_id == driver.driver_id
+    ]
+    if driver.test_taken_at is not None and driver.test_valid_until is not None:
+        tests.append((driver.test_taken_at, driver.test_valid_until))
+    test = max((_intersect((base.start, base.end), t) for t in tests), default=None,
+               key=lambda i: (i.end - i.start) if i else dt.timedelta(0))  # fmt: skip
+    if test is None:
+        return Infeasible(
+            subject=vehicle.vehicle_id,
+            reason=WindowReason.driver_test_expired,
+            detail=f"driver {driver.driver_id} has no 48-hour test valid during the shift",
+        )
+    passes = [
+        (c.valid_from, c.valid_until)
+        for c in certificates
+        if c.type is CertificateType.vehicle_pass
+        and c.holder_kind is HolderKind.vehicle
+        and c.holder_id == vehicle.vehicle_id
+    ]
+    shift = max((_intersect((test.start, test.end), p) for p in passes), default=None,
+                key=lambda i: (i.end - i.start) if i else dt.timedelta(0))  # fmt: skip
+    if shift is None:
+        return Infeasible(
+            subject=vehicle.vehicle_id,
+            reason=WindowReason.no_vehicle_pass,
+            detail=f"{vehicle.vehicle_id} has no vehicle pass valid during the shift",
+        )
+    return shift
