@@ -5,17 +5,17 @@ such as ``１２．``, ``（老人）``, ``，``, ``＊``, ``Ｘ`` read as their
 
     line      = number sep body
     number    = digits                      the 接龙 line number, unique in the text
-    sep       = "." | "、" | ")"             "." not followed by a digit
-    body      = place [name] item {item} {flags} [phone]
-                                            name, flags and phone may come in any order
-                                            after the place; items are space-separated
-    place     = building ("号楼" | "栋" | "幢" | "号") room ["室"]
+    sep       = "." | "、" | ")"             also full-width ． and ）
+    body      = [name] place [name] item {item}, with {flags} and [phone] anywhere
+                                            items are separated by spaces; one name, either
+                                            before the place or between place and items
+    place     = building ("号楼" | "栋" | "幢" | "号" | "座") room ["室"]
               | building "-" room ["室"]     e.g. 3号楼 502, 3栋502, 3幢 502室, 3-502
     building  = digits or ASCII letters     resolved to a Building of the compound whose
                                             name is the same (3号楼) or has the same key
                                             (3号楼, 3栋, 3幢, 3号 and 3 all have key "3")
     room      = digits [ASCII letter]
-    name      = a token without digits before the first item, e.g. 王阿姨
+    name      = a token without digits, e.g. 王阿姨 (before the place or the first item)
     item      = product mult quantity [unit] e.g. 蔬菜套餐x2, 牛奶 ×2, 鸡蛋30枚*1, 大米x1袋
     mult      = "x" | "X" | "×" | "*"       (also full-width ＊ Ｘ ｘ)
     quantity  = digits, at least 1
@@ -32,8 +32,12 @@ such as ``１２．``, ``（老人）``, ``，``, ``＊``, ``Ｘ`` read as their
     phone     = an 11-digit mobile number starting with 1
 
 Lines that are blank or do not start with a number and separator (the ``#接龙`` header,
-notes, deadlines) are ignored. Every order gets ``order_id = f"jl-{delivery_date}-{N}"``
-with N the 接龙 number, so pasting an updated list again replaces each line's order.
+notes, deadlines) are ignored, and so are numbered lines with nothing after the separator.
+A "." directly followed by a digit (``4.15 截止``, ``2022.4.15``) starts a 接龙 line only
+when a building and room follow it (``1.3号楼 502 蔬菜套餐x2``); otherwise it is a date.
+
+Every order gets ``order_id = f"jl-{delivery_date}-{N}"`` with N the 接龙 number, so
+pasting an updated list again replaces each line's order.
 A numbered line that cannot be read, an unknown product or building, a zero quantity, an
 unknown flag word or a repeated number is an Issue naming the 接龙 number (``row``); all
 are collected and raised as one DataError, so a paste is imported whole or not at all.
@@ -55,11 +59,11 @@ from data.validate import PRIORITY_FLAG_NAMES, did_you_mean, issues_from_validat
 PROXY_WORDS = frozenset({"代下单", "代买", "proxy"})
 """Flag words that mark an order placed for someone else."""
 
-_LINE = re.compile(r"^\s*(\d+)\s*(?:\.(?!\d)|、|\))\s*(.*)$")
+_LINE = re.compile(r"^\s*(\d+)\s*(\.|、|\))(\s*)(.*)$")
 _FLAGS = re.compile(r"\(([^()]*)\)")
 _PHONE = re.compile(r"(?<!\d)(1\d{10})(?!\d)")
 _PLACE = re.compile(
-    r"^([0-9A-Za-z]+)\s*(?:号楼|号|栋|幢)\s*(\d+[A-Za-z]?)\s*室?(?=\s|$)"
+    r"^([0-9A-Za-z]+)\s*(?:号楼|号|栋|幢|座)\s*(\d+[A-Za-z]?)\s*室?(?=\s|$)"
     r"|^([0-9A-Za-z]+)\s*-\s*(\d+[A-Za-z]?)\s*室?(?=\s|$)"
 )
 _MULT = "xX×*"
@@ -96,6 +100,21 @@ def _product_index(categories: Iterable[Category]) -> dict[str, str]:
     return index
 
 
+def _split_place(body: str) -> tuple[str, re.Match[str], str] | None:
+    """(name, building-and-room match, text the match applies to), the place first or after a
+    name (王阿姨 3号楼 502); None when the line has no building and room there."""
+    place = _PLACE.match(body)
+    if place is not None:
+        return "", place, body
+    head, _, tail = body.partition(" ")
+    tail = tail.lstrip()
+    if head and not any(c.isdigit() for c in head):
+        place = _PLACE.match(tail)
+        if place is not None:
+            return head, place, tail
+    return None
+
+
 def parse_jielong(
     text: str,
     *,
@@ -116,7 +135,12 @@ def parse_jielong(
         match = _LINE.match(line)
         if match is None:
             continue
-        number, body = int(match.group(1)), match.group(2).strip()
+        number, body = int(match.group(1)), match.group(4).strip()
+        if not body:
+            continue  # an empty numbered line orders nothing
+        dotted_digits = match.group(2) == "." and not match.group(3) and body[0].isdigit()
+        if dotted_digits and _split_place(body) is None:
+            continue  # "4.15 截止", "2022.4.15": a date, not 接龙 number 4 or 2022
         if number in seen:
             issues.append(
                 Issue(
@@ -202,8 +226,8 @@ def _parse_line(
     if len(phones) > 1:
         issue("phone", "more than one phone number", "keep one phone number per line")
 
-    place = _PLACE.match(rest)
-    if place is None:
+    split = _split_place(rest)
+    if split is None:
         issue(
             "building_id",
             "cannot read the building and room at the start of the line",
@@ -211,6 +235,7 @@ def _parse_line(
             value=raw,
         )
         return None, issues
+    name, place, rest = split
     building_key = (place.group(1) or place.group(3)).upper()
     room = place.group(2) or place.group(4)
     rest = rest[place.end() :]
@@ -225,7 +250,6 @@ def _parse_line(
         )
 
     items: list[dict[str, object]] = []
-    name = ""
     for token in _JOIN_ITEM.sub(lambda m: "".join(m.group(1).split()), rest).split():
         item = _ITEM.fullmatch(token)
         if item is None:
@@ -238,6 +262,14 @@ def _parse_line(
                 )
             elif not items and not name and not any(c.isdigit() for c in token):
                 name = token
+            elif items and not any(c.isdigit() for c in token):
+                issue(
+                    None,
+                    f"cannot read {token!r} after the items",
+                    "put the name before the items; if it is a product, add its quantity, "
+                    f"e.g. {token}x1",
+                    value=token,
+                )
             else:
                 issue(
                     None,

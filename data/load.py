@@ -13,6 +13,7 @@ import contextlib
 import csv
 import datetime as dt
 import gc
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -35,6 +36,7 @@ from data.schemas import (
     Depot,
     Driver,
     Gate,
+    HolderKind,
     HouseholdOrder,
     Identifier,
     LockdownStatus,
@@ -49,6 +51,7 @@ from data.validate import (
     PRIORITY_FLAG_NAMES,
     TRUE_WORDS,
     Reference,
+    certificate_holder_issues,
     duplicate_ids,
     expired_certificates,
     gate_hours_issues,
@@ -109,11 +112,12 @@ def _cell_text(value: object) -> str:
 
 def _read_csv(path: Path) -> _Table:
     """A CSV file (UTF-8, with or without BOM; GB18030 as Chinese Excel writes it)."""
+    data = path.read_bytes()
     try:
-        text = path.read_text("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = path.read_text("gb18030")
-    records = list(csv.reader(text.splitlines()))
+        text = data.decode("gb18030")
+    records = csv.reader(io.StringIO(text, newline=""))  # keeps line breaks inside quoted cells
     return _table_from_records(str(path), enumerate(records, start=1))
 
 
@@ -142,6 +146,7 @@ def _table_from_records(file: str, records: Iterable[tuple[int, list[str]]]) -> 
     """Header = first non-empty record; later empty records are skipped (not data)."""
     table = _Table(file=file, columns=[], rows=[])
     header: list[str] | None = None
+    unnamed: dict[int, int] = {}  # header cell left blank -> first row with a value under it
     for number, cells in records:
         cells = [c.strip() for c in cells]
         if not any(cells):
@@ -150,8 +155,9 @@ def _table_from_records(file: str, records: Iterable[tuple[int, list[str]]]) -> 
             header = [c.lstrip("\ufeff") for c in cells]
             while header and not header[-1]:
                 header.pop()
-            table.columns = header
+            table.columns = [name for name in header if name]
             table.header_row = number
+            table.issues += _duplicate_columns(file, number, header)
             continue
         extra = [c for c in cells[len(header) :] if c]
         if extra:
@@ -166,11 +172,50 @@ def _table_from_records(file: str, records: Iterable[tuple[int, list[str]]]) -> 
                     value=";".join(extra),
                 )
             )
-        row: dict[str, object] = {
-            name: (cells[i] if i < len(cells) else "") for i, name in enumerate(header)
-        }
+        row: dict[str, object] = {}
+        for i, name in enumerate(header):
+            cell = cells[i] if i < len(cells) else ""
+            if name:
+                row[name] = cell
+            elif cell:
+                unnamed.setdefault(i + 1, number)
         table.rows.append((number, row))
+    if header is None:
+        table.header_row = None  # nothing to check columns against
+        table.issues.append(
+            Issue(file, None, None, "the file is empty", "write a header row, then one row each")
+        )
+    for position, first in unnamed.items():
+        table.issues.append(
+            Issue(
+                file,
+                table.header_row,
+                None,
+                f"header cell {position} is blank but row {first} has a value under it",
+                "name the column, or delete it if its values are not needed",
+            )
+        )
     return table
+
+
+def _duplicate_columns(file: str, row: int, header: list[str]) -> list[Issue]:
+    """A column named twice would silently lose one of its values on every row."""
+    issues: list[Issue] = []
+    seen: dict[str, int] = {}
+    for position, name in enumerate(header, start=1):
+        if name in seen:
+            issues.append(
+                Issue(
+                    file,
+                    row,
+                    name,
+                    f"column '{name}' appears twice (header cells {seen[name]} and {position})",
+                    "keep one column of each name",
+                )
+            )
+        elif name:
+            seen[name] = position
+    return issues
 
 
 def _read_geojson(path: Path) -> _Table:
@@ -189,9 +234,14 @@ def _read_geojson(path: Path) -> _Table:
                 )
             ]
         )
+    features = document.get("features")
+    if not isinstance(features, list):
+        raise DataError(
+            [Issue(file, None, "features", "'features' is not a list", "write a list of features")]
+        )
     table = _Table(file=file, columns=[], rows=[], header_row=None)
     columns: dict[str, None] = {}
-    for number, feature in enumerate(document.get("features") or [], start=1):
+    for number, feature in enumerate(features, start=1):
         properties = feature.get("properties") or {} if isinstance(feature, dict) else {}
         geometry = feature.get("geometry") if isinstance(feature, dict) else None
         row: dict[str, object] = {str(k): _cell_text(v) for k, v in properties.items()}
@@ -1127,6 +1177,11 @@ def load_supply(
         suppliers=[s for _, s in loaded.get("suppliers", [])],
         depots=[d for _, d in loaded.get("depots", [])],
     )
+    for kind in ("depots", "vehicles", "drivers", "offers"):
+        issues += _present(
+            ref.supplier_issue(files[kind], row, model.supplier_id)
+            for row, model in loaded.get(kind, [])
+        )
     for row, vehicle in loaded.get("vehicles", []):
         issues += _present(
             [
@@ -1135,6 +1190,14 @@ def load_supply(
                 )
             ]
         )
+    holders = {
+        HolderKind.supplier: ref.supplier_ids,
+        HolderKind.vehicle: _ids_if_any(loaded.get("vehicles", []), "vehicle_id"),
+        HolderKind.driver: _ids_if_any(loaded.get("drivers", []), "driver_id"),
+    }
+    issues += certificate_holder_issues(
+        loaded.get("certificates", []), holders, file=files.get("certificates", "")
+    )
     for row, offer in loaded.get("offers", []):
         file = files["offers"]
         issues += _present([ref.category_issue(file, row, offer.category_id)])
@@ -1153,6 +1216,11 @@ def load_supply(
     return SupplyBundle(
         **{kind: tuple(m for _, m in loaded.get(kind, [])) for kind in SUPPLY_KINDS}
     )
+
+
+def _ids_if_any(models: list[tuple[int, Any]], id_field: str) -> frozenset[str] | None:
+    """Ids of the records of one kind in this input; None (not checked) when there are none."""
+    return frozenset(getattr(m, id_field) for _, m in models) if models else None
 
 
 def _supply_tables(path_or_paths: PathLike | Sequence[PathLike]) -> dict[str, _Table]:

@@ -27,6 +27,7 @@ from data.schemas import (
     Compound,
     Depot,
     Gate,
+    HolderKind,
     Hours,
     LockdownLevel,
     PriorityFlag,
@@ -199,7 +200,9 @@ def issues_from_validation_error(
             value = value[loc[1]] if loc[1] < len(value) else value
         if error_type == "missing" or value is None or value == "":
             shown = None
-            message = f"'{column}' is empty" if error_type == "missing" else _message(item)
+            message = (
+                f"'{column}' is empty or missing" if error_type == "missing" else _message(item)
+            )
         else:
             shown = _display(value)
             message = _message(item)
@@ -258,8 +261,8 @@ def unknown_columns(
             message=f"unknown column '{name}'",
             hint=f"{did_you_mean(name, accepted, what='column')}; accepted: {', '.join(accepted)}",
         )
-        for name in found
-        if name not in known
+        for name in dict.fromkeys(found)
+        if name and name not in known
     ]
 
 
@@ -305,6 +308,36 @@ def expired_certificates(
         for row, cert in certificates
         if cert.valid_until < as_of
     ]
+
+
+def certificate_holder_issues(
+    certificates: Iterable[tuple[int, Certificate]],
+    holders: Mapping[HolderKind, frozenset[str] | None],
+    *,
+    file: str,
+) -> list[Issue]:
+    """An issue for each certificate whose holder is not a known record of its kind.
+
+    ``holders`` maps a holder kind to the known ids; a kind mapped to ``None`` (or left
+    out) is not checked, e.g. vehicle passes uploaded without the vehicles.
+    """
+    issues: list[Issue] = []
+    for row, cert in certificates:
+        known = holders.get(cert.holder_kind)
+        if known is None or cert.holder_id in known:
+            continue
+        kind = cert.holder_kind.value
+        issues.append(
+            Issue(
+                file=file,
+                row=row,
+                field="holder_id",
+                message=f"certificate {cert.certificate_id} belongs to an unknown {kind}",
+                hint=_cached_hint(cert.holder_id, known, f"{kind}_id"),
+                value=cert.holder_id,
+            )
+        )
+    return issues
 
 
 def hours_outside(

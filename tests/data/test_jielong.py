@@ -143,3 +143,72 @@ def test_headers_notes_and_blank_lines_are_ignored(
 def test_text_without_numbered_lines(categories: list[Category], buildings: list[Building]) -> None:
     (issue,) = issues_of("#接龙\n没有人接龙", categories, buildings)
     assert "no numbered" in issue.message
+
+
+@pytest.mark.parametrize(
+    ("line", "building_id", "room", "name"),
+    [
+        ("1.3号楼 502 蔬菜套餐x2", "c-huamu-b03", "502", ""),  # no space after the dot
+        ("1．3号楼 502 蔬菜套餐ｘ2", "c-huamu-b03", "502", ""),  # full-width ． and ｘ
+        ("1) 王阿姨 5号楼 1101 蔬菜套餐x2", "c-huamu-b05", "1101", "王阿姨"),  # name first
+        ("1、12号 301室 李老师 蔬菜套餐 X 2", "c-huamu-b12", "301", "李老师"),
+        ("1. 3座 502 蔬菜套餐*2", "c-huamu-b03", "502", ""),
+    ],
+)
+def test_line_forms(
+    line: str,
+    building_id: str,
+    room: str,
+    name: str,
+    categories: list[Category],
+    buildings: list[Building],
+) -> None:
+    (order,) = parse(line, categories, buildings)
+    assert (order.building_id, order.room, order.household_name) == (building_id, room, name)
+    assert [(i.category_id, i.quantity_units) for i in order.items] == [("vegetables", 2)]
+    assert order.order_id == "jl-2022-04-15-1"
+
+
+def test_flag_words_and_phone(categories: list[Category], buildings: list[Building]) -> None:
+    text = "5. 3号楼 502 蔬菜套餐x1 （独居老人、残障 宝宝，透析） (代买) 13912345678"
+    (order,) = parse(text, categories, buildings)
+    assert order.priority_flags == {
+        PriorityFlag.elderly,
+        PriorityFlag.disability,
+        PriorityFlag.infant,
+        PriorityFlag.chronic_illness,
+    }
+    assert order.proxy is True
+    assert order.phone == "13912345678"
+
+
+def test_dates_and_empty_numbered_lines_are_not_orders(
+    categories: list[Category], buildings: list[Building]
+) -> None:
+    text = "4.15 截止\n2022.4.15 蔬菜团\n2.\n3、 \n1. 3号楼 502 蔬菜x1\n"
+    (order,) = parse(text, categories, buildings)
+    assert order.order_id == "jl-2022-04-15-1"
+
+
+def test_name_after_the_items_is_reported(
+    categories: list[Category], buildings: list[Building]
+) -> None:
+    (issue,) = issues_of("8. 3号楼 502 蔬菜套餐x1 榴莲", categories, buildings)
+    assert (issue.row, issue.value) == (8, "榴莲")
+    assert "before the items" in issue.hint and "榴莲x1" in issue.hint
+
+
+def test_buildings_of_other_compounds_do_not_resolve(
+    categories: list[Category], buildings: list[Building]
+) -> None:
+    with pytest.raises(DataError) as caught:
+        parse_jielong(
+            "1. 3号楼 502 蔬菜x1",
+            compound_id="c-tangqiao",
+            delivery_date=DAY,
+            categories=categories,
+            buildings=buildings,
+        )
+    (issue,) = caught.value.issues
+    assert (issue.file, issue.row, issue.field) == ("接龙", 1, "building_id")
+    assert "c-tangqiao" in issue.message

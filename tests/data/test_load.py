@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -11,7 +13,7 @@ import xlsxwriter
 
 from data import load
 from data.errors import DataError, Issue
-from data.geo import haversine_m
+from data.geo import City, gcj02_to_bd09, haversine_m, wgs84_to_gcj02
 from data.schemas import SHANGHAI, Datum, LockdownLevel, PriorityFlag
 from data.validate import Reference
 
@@ -19,11 +21,28 @@ HERE = Path(__file__).resolve().parents[1] / "instances" / "load"
 
 
 def rejected(call: object) -> list[Issue]:
-    """The issues of the DataError a loader raises (the call must fail)."""
+    """The issues of the DataError a loader raises (the call must fail).
+
+    Every issue must say where (file, and row and field where it has them) and how to fix
+    it, and the error's text must list every issue.
+    """
     assert callable(call)
     with pytest.raises(DataError) as caught:
         call()
-    return caught.value.issues
+    issues = caught.value.issues
+    for issue in issues:
+        text = str(issue)
+        assert issue.file and text.startswith(issue.file)
+        assert issue.row is None or f", row {issue.row}" in text
+        assert issue.field is None or f"field '{issue.field}'" in text
+        assert issue.hint and f"Fix: {issue.hint}" in text
+        assert text in str(caught.value)
+    return issues
+
+
+def names(issues: list[Issue]) -> set[str]:
+    """The file names (without folders or the [list] suffix) the issues point at."""
+    return {Path(issue.file.split(" [")[0]).name for issue in issues}
 
 
 def reference() -> Reference:
@@ -215,6 +234,7 @@ def test_demo_dataset_loads() -> None:
 
 def test_missing_column_reported_once_with_columns_found() -> None:
     issues = rejected(lambda: load.load_compounds(HERE / "compounds_missing_column.csv"))
+    assert names(issues) == {"compounds_missing_column.csv"}
     (issue,) = issues  # not once per row
     assert (issue.row, issue.field) == (1, "households")
     assert "compound_id, name, district, lon, lat" in issue.hint
@@ -223,6 +243,7 @@ def test_missing_column_reported_once_with_columns_found() -> None:
 
 def test_wrong_type_every_bad_row_reported() -> None:
     issues = rejected(lambda: load.load_compounds(HERE / "compounds_wrong_type.csv"))
+    assert names(issues) == {"compounds_wrong_type.csv"}
     assert [(i.row, i.field, i.value) for i in issues] == [
         (2, "households", "many"),
         (3, "households", "12.5"),
@@ -236,6 +257,7 @@ def test_wrong_type_every_bad_row_reported() -> None:
 
 def test_outside_city_and_swapped_coordinates() -> None:
     issues = rejected(lambda: load.load_compounds(HERE / "compounds_outside_city.csv"))
+    assert names(issues) == {"compounds_outside_city.csv"}
     assert [(i.row, i.field) for i in issues] == [(3, "lon"), (4, "lon/lat")]
     assert "Shanghai" in issues[0].message and "lon 120.85..122.12" in issues[0].message
     assert "datum" in issues[0].hint
@@ -244,12 +266,14 @@ def test_outside_city_and_swapped_coordinates() -> None:
 
 def test_duplicate_id_names_the_first_row() -> None:
     (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_duplicate_id.csv"))
+    assert names([issue]) == {"compounds_duplicate_id.csv"}
     assert (issue.row, issue.field, issue.value) == (4, "compound_id", "c-1")
     assert "row 2" in issue.message
 
 
 def test_unknown_column_suggests_the_right_name() -> None:
     issues = rejected(lambda: load.load_compounds(HERE / "compounds_unknown_column.csv"))
+    assert names(issues) == {"compounds_unknown_column.csv"}
     unknown = next(i for i in issues if i.message.startswith("unknown column"))
     assert unknown.field == "housholds"
     assert "did you mean 'households'" in unknown.hint
@@ -257,12 +281,14 @@ def test_unknown_column_suggests_the_right_name() -> None:
 
 def test_bad_identifier() -> None:
     (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_bad_id.csv"))
+    assert names([issue]) == {"compounds_bad_id.csv"}
     assert (issue.row, issue.field, issue.value) == (2, "compound_id", "小区一")
     assert "letters, digits" in issue.hint
 
 
 def test_geojson_feature_not_a_point() -> None:
     (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_polygon.geojson"))
+    assert names([issue]) == {"compounds_polygon.geojson"}
     assert (issue.row, issue.field, issue.value) == (1, "geometry", "Polygon")
 
 
@@ -270,12 +296,14 @@ def test_unknown_compound_of_buildings() -> None:
     (issue,) = rejected(
         lambda: load.load_buildings(HERE / "buildings_unknown_compound.csv", reference=reference())
     )
+    assert names([issue]) == {"buildings_unknown_compound.csv"}
     assert (issue.row, issue.field, issue.value) == (3, "compound_id", "c-huamo")
     assert "c-huamu" in issue.hint
 
 
 def test_gates_impossible_window() -> None:
     issues = rejected(lambda: load.load_gates(HERE / "gates_impossible_window.csv"))
+    assert names(issues) == {"gates_impossible_window.csv"}
     assert [(i.row, i.field) for i in issues] == [
         (2, "receiving_closes_at"),
         (3, "receiving_closes_at"),
@@ -290,6 +318,7 @@ def test_gate_hours_outside_the_compound_hours() -> None:
     issues = rejected(
         lambda: load.load_gates(HERE / "gates_outside_compound_hours.csv", reference=reference())
     )
+    assert names(issues) == {"gates_outside_compound_hours.csv"}
     assert [(i.row, i.field, i.value) for i in issues] == [
         (2, "receiving_opens_at", "06:00"),
         (2, "receiving_closes_at", "20:00"),
@@ -299,6 +328,7 @@ def test_gate_hours_outside_the_compound_hours() -> None:
 
 def test_lockdown_unknown_level_bad_date_and_reversed_interval() -> None:
     issues = rejected(lambda: load.load_lockdown(HERE / "lockdown_unknown_level.csv"))
+    assert names(issues) == {"lockdown_unknown_level.csv"}
     assert [(i.row, i.field) for i in issues] == [
         (2, "level"),
         (3, "valid_from"),
@@ -312,6 +342,7 @@ def test_orders_unknown_compound() -> None:
     issues = rejected(
         lambda: load.load_orders(HERE / "orders_unknown_compound.csv", reference=reference())
     )
+    assert names(issues) == {"orders_unknown_compound.csv"}
     assert [(i.row, i.field, i.value) for i in issues] == [
         (3, "compound_id", "c-huamo"),
         (4, "compound_id", "c-nowhere"),
@@ -324,6 +355,7 @@ def test_orders_unknown_category_and_building() -> None:
     issues = rejected(
         lambda: load.load_orders(HERE / "orders_unknown_category.csv", reference=reference())
     )
+    assert names(issues) == {"orders_unknown_category.csv"}
     assert [(i.row, i.field) for i in issues] == [(2, "category_id"), (3, "building_id")]
     assert "did you mean 'vegetables'" in issues[0].hint
     assert "c-huamu" in issues[1].message
@@ -331,6 +363,7 @@ def test_orders_unknown_category_and_building() -> None:
 
 def test_orders_bad_values_all_reported() -> None:
     issues = rejected(lambda: load.load_orders(HERE / "orders_bad_values.csv"))
+    assert names(issues) == {"orders_bad_values.csv"}
     assert [(i.row, i.field) for i in issues] == [
         (2, "delivery_date"),
         (3, "quantity_units"),
@@ -347,6 +380,7 @@ def test_orders_bad_values_all_reported() -> None:
 
 def test_orders_household_fields_must_agree_naming_both_rows() -> None:
     issues = rejected(lambda: load.load_orders(HERE / "orders_household_mismatch.csv"))
+    assert names(issues) == {"orders_household_mismatch.csv"}
     assert [(i.row, i.field) for i in issues] == [(3, "phone"), (5, "building_id")]
     assert "row 2" in issues[0].message and "row 3" in issues[0].message
     assert issues[0].value == "13900139000"
@@ -354,11 +388,13 @@ def test_orders_household_fields_must_agree_naming_both_rows() -> None:
 
 def test_orders_missing_columns() -> None:
     issues = rejected(lambda: load.load_orders(HERE / "orders_missing_column.csv"))
+    assert names(issues) == {"orders_missing_column.csv"}
     assert [(i.row, i.field) for i in issues] == [(1, "building_id"), (1, "quantity_units")]
 
 
 def test_categories_bad_values_name_the_list_position() -> None:
     issues = rejected(lambda: load.load_categories(HERE / "categories_bad.yaml"))
+    assert names(issues) == {"categories_bad.yaml"}
     assert [(i.row, i.field, i.value) for i in issues] == [
         (1, "unit_weight_g", "5 kg"),
         (2, "required_certificates", "quarantine"),
@@ -377,6 +413,7 @@ def test_certificates_expired_before_as_of() -> None:
 
 def test_certificates_bad_values() -> None:
     issues = rejected(lambda: load.load_supply(HERE / "certificates_bad.yaml"))
+    assert names(issues) == {"certificates_bad.yaml"}
     assert [(i.row, i.field) for i in issues] == [
         (1, "type"),
         (2, "valid_until"),
@@ -390,6 +427,7 @@ def test_offer_depot_of_another_supplier_and_duplicate_offer() -> None:
     issues = rejected(
         lambda: load.load_supply(HERE / "offers_other_depot.yaml", reference=reference())
     )
+    assert names(issues) == {"offers_other_depot.yaml"}
     assert [(i.row, i.field) for i in issues] == [
         (1, "depot_ids"),
         (2, "offer_id"),
@@ -429,3 +467,106 @@ def test_gb18030_csv(tmp_path: Path) -> None:
     text = (HERE / "compounds_ok.csv").read_text("utf-8")
     path.write_bytes(text.encode("gb18030"))
     assert [c.name for c in load.load_compounds(path)] == ["花木小区", "塘桥新村"]
+
+
+def test_orders_xlsx_with_several_bad_rows_reports_all(tmp_path: Path) -> None:
+    path = tmp_path / "orders_bad_rows.xlsx"
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet("接龙")
+    sheet.write_row(0, 0, [*load.ORDER_REQUIRED, "priority_flags"])
+    good = ["o-1", "c-huamu", "c-huamu-b03", 502, "2022-04-15", "vegetables", 2, "老人"]
+    sheet.write_row(1, 0, good)
+    sheet.write_row(2, 0, ["o-2", "c-huamu", "c-huamu-b03", 503, "2022-04-15", "vegetables", 1.5])
+    sheet.write_row(3, 0, ["o-3", "c-huamu", "c-huamu-b03", 504, "4月15日", "eggs", 1])
+    sheet.write_row(4, 0, ["o-4", "c-huamo", "c-huamu-b03", 505, "2022-04-15", "eggs", 1])
+    sheet.write_row(5, 0, ["o-5", "c-huamu", "c-huamu-b03", 506, "2022-04-15", "fish", 1])
+    workbook.close()
+    issues = rejected(lambda: load.load_orders(path, reference=reference()))
+    assert names(issues) == {"orders_bad_rows.xlsx"}
+    assert [(i.row, i.field, i.value) for i in issues] == [
+        (3, "quantity_units", "1.5"),
+        (4, "delivery_date", "4月15日"),
+        (5, "compound_id", "c-huamo"),
+        (6, "category_id", "fish"),
+    ]
+    assert "whole number" in issues[0].hint
+    assert "YYYY-MM-DD" in issues[1].hint
+    assert "orders_bad_rows.xlsx, row 4, field 'delivery_date'" in str(issues[1])
+
+
+def test_duplicate_header_column() -> None:
+    (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_duplicate_column.csv"))
+    assert (issue.row, issue.field) == (1, "lon")
+    assert "header cells 4 and 7" in issue.message
+
+
+def test_empty_file_is_one_issue() -> None:
+    (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_empty.csv"))
+    assert names([issue]) == {"compounds_empty.csv"}
+    assert "empty" in issue.message
+
+
+def test_quoted_line_break_keeps_spreadsheet_rows() -> None:
+    (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_quoted_newline.csv"))
+    assert (issue.row, issue.field, issue.value) == (3, "households", "many")
+
+
+def test_geojson_features_not_a_list() -> None:
+    (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_features_not_list.geojson"))
+    assert issue.field == "features"
+
+
+def test_supply_unknown_suppliers_and_certificate_holders() -> None:
+    issues = rejected(lambda: load.load_supply(HERE / "supply_unknown_references.yaml"))
+    assert names(issues) == {"supply_unknown_references.yaml"}
+    assert [(i.file.split(" ")[-1], i.row, i.field, i.value) for i in issues] == [
+        ("[certificates]", 2, "holder_id", "sup-b"),
+        ("[certificates]", 3, "holder_id", "drv-a2"),
+        ("[depots]", 2, "supplier_id", "sup-ghost"),
+        ("[drivers]", 1, "supplier_id", "sup-aa"),
+    ]
+    assert "did you mean 'sup-a'" in issues[0].hint
+    assert "drv-a1" in issues[1].hint
+
+
+def test_datum_conversion_of_many_points_within_a_metre(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    truth = [(rng.uniform(121.2, 121.8), rng.uniform(30.9, 31.4)) for _ in range(40)]
+    header = "compound_id,name,district,lon,lat,households\n"
+    box = City("box", 121.0, 30.5, 122.0, 32.0)  # no outline: random points may be in the river
+
+    def to_bd09(lon: float, lat: float) -> tuple[float, float]:
+        return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+    forwards: list[tuple[Datum, Callable[[float, float], tuple[float, float]]]] = [
+        (Datum.gcj02, wgs84_to_gcj02),
+        (Datum.bd09, to_bd09),
+    ]
+    for datum, forward in forwards:
+        path = tmp_path / f"compounds_{datum.value}.csv"
+        lines = [
+            f"c-{n},小区{n},浦东新区,{lon:.8f},{lat:.8f},10"
+            for n, (lon, lat) in enumerate(forward(*p) for p in truth)
+        ]
+        path.write_text(header + "\n".join(lines) + "\n", "utf-8")
+        loaded = load.load_compounds(path, datum=datum, city=box)
+        errors = [haversine_m(c.lon, c.lat, *p) for c, p in zip(loaded, truth, strict=True)]
+        assert max(errors) < 1.0, datum
+
+
+def test_configured_city_bounds_the_accepted_area() -> None:
+    small = City("Huamu box", 121.54, 31.10, 121.60, 31.30)
+    issues = rejected(lambda: load.load_compounds(HERE / "compounds_ok.csv", city=small))
+    assert [(i.row, i.field) for i in issues] == [(3, "lon")]  # 塘桥 lies at lon 121.5263
+    assert "Huamu box (lon 121.54..121.60" in issues[0].message
+
+
+def test_blank_header_cell_with_values_under_it(tmp_path: Path) -> None:
+    (issue,) = rejected(lambda: load.load_compounds(HERE / "compounds_blank_header.csv"))
+    assert issue.row == 1
+    assert "header cell 4 is blank but row 3 has a value" in issue.message
+    spacer = tmp_path / "compounds.csv"  # an empty spacer column is harmless
+    spacer.write_text(
+        "compound_id,name,district,,lon,lat,households\nc-1,一,浦东新区,,121.55,31.21,1\n", "utf-8"
+    )
+    assert [c.compound_id for c in load.load_compounds(spacer)] == ["c-1"]

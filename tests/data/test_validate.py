@@ -23,6 +23,7 @@ from data.schemas import (
 )
 from data.validate import (
     Reference,
+    certificate_holder_issues,
     did_you_mean,
     duplicate_ids,
     expired_certificates,
@@ -30,6 +31,7 @@ from data.validate import (
     hint_for,
     issues_from_validation_error,
     missing_columns,
+    unknown_columns,
 )
 
 
@@ -229,3 +231,30 @@ def test_gate_hours_outside_compound() -> None:
 def test_data_error_lists_every_issue() -> None:
     error = DataError([Issue("f", 2, "a", "bad"), Issue("f", 3, "b", "worse", "fix it")])
     assert "2 problems" in str(error) and "row 3" in str(error) and "Fix: fix it" in str(error)
+
+
+def test_certificate_holders_checked_per_kind() -> None:
+    def cert(cert_id: str, kind: HolderKind, holder: str) -> Certificate:
+        return Certificate(
+            certificate_id=cert_id,
+            type=CertificateType.supply_permit,
+            holder_kind=kind,
+            holder_id=holder,
+            valid_from=dt.datetime(2022, 4, 1, tzinfo=SHANGHAI),
+            valid_until=dt.datetime(2022, 5, 1, tzinfo=SHANGHAI),
+        )
+
+    certs = [
+        (1, cert("a", HolderKind.supplier, "sup-1")),
+        (2, cert("b", HolderKind.supplier, "sup-2")),
+        (3, cert("c", HolderKind.vehicle, "veh-9")),  # vehicles not known: not checked
+    ]
+    holders = {HolderKind.supplier: frozenset({"sup-1"}), HolderKind.vehicle: None}
+    (issue,) = certificate_holder_issues(certs, holders, file="s.yaml")
+    assert (issue.row, issue.field, issue.value) == (2, "holder_id", "sup-2")
+    assert "unknown supplier" in issue.message and "'sup-1'" in issue.hint
+
+
+def test_unknown_columns_once_each_and_blank_ones_left_to_the_header_check() -> None:
+    issues = unknown_columns("c.csv", ["lon", "colour", "", "colour"], ["lon", "lat"])
+    assert [(i.row, i.field) for i in issues] == [(1, "colour")]
