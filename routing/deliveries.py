@@ -14,10 +14,27 @@ import math
 from collections.abc import Sequence
 
 from data.geo import haversine_m
-from data.schemas import SHANGHAI, Category, Certificate, Compound, Depot, Driver, Gate, Vehicle
+from data.schemas import (
+    SHANGHAI,
+    Category,
+    Certificate,
+    CertificateType,
+    Compound,
+    Depot,
+    Driver,
+    Gate,
+    Vehicle,
+)
 from matcher.result import Allocation
 from routing.model import Delivery, RoutingProblem, RoutingVehicle
-from routing.windows import Infeasible, Interval, WindowReason, stop_window, vehicle_shift
+from routing.windows import (
+    Infeasible,
+    Interval,
+    WindowReason,
+    stop_window,
+    valid_until,
+    vehicle_shift,
+)
 
 SERVICE_FIXED_S = 600
 """Hand-over at the gate: parking, receipt check, disinfection (10 minutes)."""
@@ -82,6 +99,8 @@ def build_routing_problem(
                 window_start=window.start,
                 window_end=window.end,
                 service_s=SERVICE_FIXED_S + SERVICE_PER_UNIT_S * line.quantity_units,
+                service_per_unit_s=SERVICE_PER_UNIT_S,
+                gate_max_trucks=gate.max_trucks,
             )
         )
     fleet: list[RoutingVehicle] = []
@@ -97,7 +116,7 @@ def build_routing_problem(
             if isinstance(shift, Infeasible):
                 problems.append(shift)
                 continue
-            fleet.append(_routing_vehicle(vehicle, depot, driver, shift))
+            fleet.append(_routing_vehicle(vehicle, depot, driver, shift, certificates))
     day_start = dt.datetime.combine(day, dt.time(0, 0), tzinfo=SHANGHAI)
     problem = RoutingProblem(day_start=day_start, deliveries=tuple(deliveries),
                              vehicles=tuple(fleet))  # fmt: skip
@@ -105,7 +124,11 @@ def build_routing_problem(
 
 
 def _routing_vehicle(
-    vehicle: Vehicle, depot: Depot, driver: Driver | None, shift: Interval
+    vehicle: Vehicle,
+    depot: Depot,
+    driver: Driver | None,
+    shift: Interval,
+    certificates: Sequence[Certificate],
 ) -> RoutingVehicle:
     return RoutingVehicle(
         vehicle_id=vehicle.vehicle_id,
@@ -120,4 +143,12 @@ def _routing_vehicle(
         shift_start=shift.start,
         shift_end=shift.end,
         driver_id=None if driver is None else driver.driver_id,
+        driver_test_valid_until=None
+        if driver is None
+        else valid_until(
+            CertificateType.driver_test, driver.driver_id, certificates, shift, driver
+        ),
+        vehicle_pass_valid_until=valid_until(
+            CertificateType.vehicle_pass, vehicle.vehicle_id, certificates, shift
+        ),
     )

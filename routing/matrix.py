@@ -17,6 +17,7 @@ import json
 import math
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -64,6 +65,10 @@ class Matrix:
             raise ValueError("distance and duration matrices differ in shape")
         if self.distance_m.dtype != np.int64 or self.duration_s.dtype != np.int64:
             raise TypeError("matrices must be integer (int64) metres and seconds")
+
+    def __iter__(self) -> Iterator[IntMatrix]:
+        """Unpack as ``distance_m, duration_s = source.matrix(lons, lats)``."""
+        return iter((self.distance_m, self.duration_s))
 
 
 class TravelMatrix(Protocol):
@@ -201,6 +206,18 @@ class RoadGraphMatrix:
                 f"extract: {where}; use HaversineMatrix or a larger extract for them"
             )
         return nearest.astype(np.int64), np.asarray(gap, dtype=np.float64)
+
+    def path(self, source_id: int, target_id: int) -> tuple[int, ...]:
+        """OSM node ids of the fastest path from one network node to another."""
+        index = {node: i for i, node in enumerate(self.node_ids)}
+        for node in (source_id, target_id):
+            if node not in index:
+                raise ValueError(f"node {node} is not in the connected road network")
+        _, predecessors = dijkstra(self.time_s, indices=index[source_id], return_predecessors=True)
+        walk = [index[target_id]]
+        while walk[-1] != index[source_id]:
+            walk.append(int(predecessors[walk[-1]]))
+        return tuple(self.node_ids[i] for i in reversed(walk))
 
     def matrix(self, lons: FloatArray, lats: FloatArray) -> Matrix:
         """Integer metres and seconds along the fastest paths between the points."""

@@ -30,6 +30,10 @@ class Delivery(Model):
     window_start: AwareDatetime
     window_end: AwareDatetime
     service_s: int = Field(default=600, ge=0, description="unloading and hand-over at the gate")
+    service_per_unit_s: int = Field(
+        default=0, ge=0, description="the part of service_s that is per unit unloaded"
+    )
+    gate_max_trucks: int = Field(default=1, ge=1, description="trucks the gate takes at once")
 
     @model_validator(mode="after")
     def _window(self) -> Self:
@@ -38,7 +42,23 @@ class Delivery(Model):
                 f"delivery {self.delivery_id}: window ends {self.window_end:%H:%M} before it "
                 f"starts {self.window_start:%H:%M}"
             )
+        if self.service_per_unit_s * self.quantity_units > self.service_s:
+            raise ValueError(
+                f"delivery {self.delivery_id}: service_s {self.service_s} is less than "
+                f"{self.quantity_units} units × service_per_unit_s {self.service_per_unit_s}"
+            )
         return self
+
+    def service_for(self, units: int) -> int:
+        """Service seconds for unloading ``units`` of this delivery (a split piece)."""
+        fixed = self.service_s - self.service_per_unit_s * self.quantity_units
+        return fixed + self.service_per_unit_s * units
+
+
+def parent_id(piece_id: str) -> str:
+    """The delivery a piece was cut from (``d1.2`` → ``d1``)."""
+    head, _, tail = piece_id.rpartition(".")
+    return head if head and tail.isdigit() else piece_id
 
 
 class RoutingVehicle(Model):
@@ -56,11 +76,26 @@ class RoutingVehicle(Model):
     shift_start: AwareDatetime
     shift_end: AwareDatetime
     driver_id: Identifier | None = None
+    driver_test_valid_until: AwareDatetime | None = Field(
+        default=None, description="the driver's 48-hour test expires: the route ends before"
+    )
+    vehicle_pass_valid_until: AwareDatetime | None = Field(
+        default=None, description="the vehicle pass expires: the route ends before"
+    )
 
     @model_validator(mode="after")
     def _shift(self) -> Self:
         if self.shift_end <= self.shift_start:
             raise ValueError(f"vehicle {self.vehicle_id}: shift ends before it starts")
+        for name, until in (
+            ("driver test", self.driver_test_valid_until),
+            ("vehicle pass", self.vehicle_pass_valid_until),
+        ):
+            if until is not None and until < self.shift_end:
+                raise ValueError(
+                    f"vehicle {self.vehicle_id}: shift ends {self.shift_end:%H:%M}, after its "
+                    f"{name} expires {until:%H:%M}; end the shift by then"
+                )
         return self
 
 
@@ -96,4 +131,8 @@ class Params(Model):
     speed_kmh: float = Field(default=18.0, gt=0)
     max_trips: int = Field(
         default=6, ge=1, description="trips per vehicle a day; it reloads at its depot between"
+    )
+    stagger_gates: bool = Field(
+        default=True,
+        description="delay arrivals so no gate unloads more than its max_trucks at once",
     )

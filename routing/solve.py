@@ -7,10 +7,16 @@ keeps refrigeration a hard rule without vehicle–client compatibility in the so
 Deliveries larger than the biggest vehicle are split into vehicle-sized pieces first.
 Every delivery is an optional client with a prize far above any route cost, so PyVRP
 serves all it can and what it cannot is reported as unassigned with a reason. Travel is
-``HaversineMatrix`` (great circle × circuity at a van speed). Costs are metres plus each
-vehicle's fixed cost at ¥1 per km (1 cent = 10 m). A vehicle may make up to
-``Params.max_trips`` trips, reloading at its depot in between. Not yet modelled: gate concurrency
-limits (arrivals at one gate are not staggered) and re-planning.
+``HaversineMatrix`` (great circle × circuity at ``Params.speed_kmh``) unless a
+``TravelMatrix`` is passed (road graph, OSRM). Costs are metres plus each vehicle's fixed
+cost at ¥1 per km (1 cent = 10 m). A vehicle may make up to ``Params.max_trips`` trips,
+reloading at its depot in between.
+
+Gate concurrency is post-processing (``routing.gates.stagger``): the solver does not see
+other vehicles at a gate, so after routing every supplier, arrivals at a gate beyond its
+``max_trucks`` wait for a free slot; a stop that cannot wait without breaking its window,
+shift or route duration leaves its route and is reported ``gate_busy``. Not yet
+modelled: re-planning.
 """
 
 from __future__ import annotations
@@ -26,9 +32,19 @@ from pyvrp import Model
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxRuntime
 
-from routing.matrix import HaversineMatrix, Matrix
+from routing.gates import stagger
+from routing.matrix import HaversineMatrix, Matrix, TravelMatrix
 from routing.model import Delivery, Params, RoutingProblem, RoutingVehicle
-from routing.result import Plan, Route, Stop, Unassigned, UnassignedReason
+from routing.result import (
+    Plan,
+    PlanStatus,
+    Route,
+    Stop,
+    Unassigned,
+    UnassignedReason,
+    category_loads,
+    unassigned,
+)
 
 PRIZE_FACTOR = 10
 """A piece's prize is this × (the longest round trip + the dearest vehicle's fixed cost):
@@ -57,17 +73,12 @@ def split_pieces(delivery: Delivery, capacity_units: int, capacity_kg: int) -> l
                 "delivery_id": f"{delivery.delivery_id}.{k + 1}",
                 "quantity_units": units[k],
                 "weight_kg": weights[k],
+                "service_s": delivery.service_for(units[k]),
             }
         )
         for k in range(pieces)
         if units[k] > 0
     ]
-
-
-def parent_id(piece_id: str) -> str:
-    """The delivery a piece was cut from (``d1.2`` → ``d1``)."""
-    head, _, tail = piece_id.rpartition(".")
-    return head if head and tail.isdigit() else piece_id
 
 
 def _at(problem: RoutingProblem, seconds: int) -> dt.datetime:
@@ -80,19 +91,17 @@ def _route_group(
     vehicles: Sequence[RoutingVehicle],
     params: Params,
     time_limit_s: float,
+    source: TravelMatrix,
+    missing: str,
 ) -> tuple[list[Route], list[Unassigned]]:
-    """Route ``deliveries`` on ``vehicles`` (one supplier, one vehicle kind)."""
+    """Route ``deliveries`` on ``vehicles`` (one supplier, one vehicle kind).
+
+    ``missing`` says which vehicle is lacking when there is none.
+    """
     if not deliveries:
         return [], []
     if not vehicles:
-        return [], [
-            Unassigned(
-                delivery_id=d.delivery_id,
-                quantity_units=d.quantity_units,
-                reason=UnassignedReason.no_vehicle,
-            )
-            for d in deliveries
-        ]
+        return [], [unassigned(d, UnassignedReason.no_vehicle, missing) for d in deliveries]
     cap_units = max(v.capacity_units for v in vehicles)
     cap_kg = max(v.capacity_kg for v in vehicles)
     pieces = [p for d in deliveries for p in split_pieces(d, cap_units, cap_kg)]
@@ -100,25 +109,23 @@ def _route_group(
     depot_at = {v.depot_id: (v.depot_lon, v.depot_lat) for v in vehicles}
     lons = np.array([depot_at[d][0] for d in depot_ids] + [p.lon for p in pieces])
     lats = np.array([depot_at[d][1] for d in depot_ids] + [p.lat for p in pieces])
-    matrix = HaversineMatrix(circuity=params.circuity, speed_kmh=params.speed_kmh).matrix(
-        lons, lats
-    )
+    matrix = source.matrix(lons, lats)
 
-    unassigned: list[Unassigned] = []
+    left: list[Unassigned] = []
     routable: list[int] = []
     for index, piece in enumerate(pieces):
         if _reachable(problem, piece, index + len(depot_ids), vehicles, depot_ids, matrix):
             routable.append(index)
         else:
-            unassigned.append(
-                Unassigned(
-                    delivery_id=piece.delivery_id,
-                    quantity_units=piece.quantity_units,
-                    reason=UnassignedReason.window_unreachable,
+            left.append(
+                unassigned(
+                    piece,
+                    UnassignedReason.window_unreachable,
+                    f"Window {piece.window_start:%H:%M}-{piece.window_end:%H:%M}.",
                 )
             )
     if not routable:
-        return [], unassigned
+        return [], left
 
     model = Model()
     locations = [model.add_location(float(x), float(y)) for x, y in zip(lons, lats, strict=True)]
@@ -203,6 +210,7 @@ def _route_group(
                 vehicle_id=vehicle.vehicle_id,
                 supplier_id=vehicle.supplier_id,
                 depot_id=vehicle.depot_id,
+                driver_id=vehicle.driver_id,
                 start=_at(problem, route.start_time()),
                 end=_at(problem, route.end_time()),
                 stops=tuple(stops),
@@ -210,19 +218,14 @@ def _route_group(
                 load_units=sum(s.quantity_units for s in stops),
                 load_kg=sum(s.weight_kg for s in stops),
                 trips=route.num_trips(),
+                duration_s=int(route.end_time() - route.start_time()),
+                load_by_category=category_loads(stops),
             )
         )
     for index in routable:
         if index not in served:
-            piece = pieces[index]
-            unassigned.append(
-                Unassigned(
-                    delivery_id=piece.delivery_id,
-                    quantity_units=piece.quantity_units,
-                    reason=UnassignedReason.not_routed,
-                )
-            )
-    return routes, unassigned
+            left.append(unassigned(pieces[index], UnassignedReason.not_routed))
+    return routes, left
 
 
 def _reachable(
@@ -247,29 +250,62 @@ def _reachable(
     return False
 
 
-def solve(problem: RoutingProblem, params: Params | None = None) -> Plan:
-    """Routes for every supplier's deliveries; unassigned pieces listed with reasons."""
+def solve(
+    problem: RoutingProblem, params: Params | None = None, matrix: TravelMatrix | None = None
+) -> Plan:
+    """Routes for every supplier's deliveries; unassigned pieces listed with reasons.
+
+    ``matrix`` gives travel distances and times (default: haversine × ``params.circuity``
+    at ``params.speed_kmh``); pass the same one to ``check_plan``.
+    """
     params = params or Params()
+    source: TravelMatrix = matrix or HaversineMatrix(
+        circuity=params.circuity, speed_kmh=params.speed_kmh
+    )
     began = time.perf_counter()
     suppliers = sorted({d.supplier_id for d in problem.deliveries})
-    budget = params.time_limit_s / max(1, 2 * len(suppliers))
+    groups = sum(
+        any(d.cold_chain == cold for d in problem.deliveries if d.supplier_id == s)
+        for s in suppliers
+        for cold in (True, False)
+    )
+    budget = params.time_limit_s / max(1, groups)
     routes: list[Route] = []
-    unassigned: list[Unassigned] = []
+    left: list[Unassigned] = []
     for supplier in suppliers:
         mine = [d for d in problem.deliveries if d.supplier_id == supplier]
         fleet = [v for v in problem.vehicles if v.supplier_id == supplier]
         cold = [d for d in mine if d.cold_chain]
         fridges = [v for v in fleet if v.refrigerated]
-        cold_routes, cold_left = _route_group(problem, cold, fridges, params, budget)
+        cold_routes, cold_left = _route_group(
+            problem, cold, fridges, params, budget, source,
+            f"Supplier {supplier} has no refrigerated vehicle with a valid shift.",
+        )  # fmt: skip
         busy = {r.vehicle_id for r in cold_routes}
         rest = [v for v in fleet if v.vehicle_id not in busy]
         ambient = [d for d in mine if not d.cold_chain]
-        ambient_routes, ambient_left = _route_group(problem, ambient, rest, params, budget)
+        ambient_routes, ambient_left = _route_group(
+            problem, ambient, rest, params, budget, source,
+            f"Supplier {supplier} has no free vehicle with a valid shift.",
+        )  # fmt: skip
         routes += cold_routes + ambient_routes
-        unassigned += cold_left + ambient_left
+        left += cold_left + ambient_left
+    if params.stagger_gates:
+        routes, gate_left = stagger(problem, routes, source)
+        left += gate_left
+    ordered = sum(d.quantity_units for d in problem.deliveries)
+    missing = sum(u.quantity_units for u in left)
+    status = (
+        PlanStatus.complete
+        if missing == 0
+        else PlanStatus.nothing_routed
+        if missing == ordered
+        else PlanStatus.partial
+    )
     return Plan(
         routes=tuple(routes),
-        unassigned=tuple(unassigned),
+        unassigned=tuple(left),
+        status=status,
         distance_m=sum(r.distance_m for r in routes),
         solve_time_s=time.perf_counter() - began,
         seed=params.seed,

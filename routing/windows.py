@@ -4,6 +4,13 @@ A stop's window is the compound's receiving hours (volunteers at the gate) ∩ t
 A vehicle's shift is its depot's opening hours ∩ the driver's working day ∩ the validity
 of the driver's 48-hour test and of the vehicle pass: the route must end before either
 expires. An empty intersection is reported with its reason, never silently dropped.
+
+Depot hours "shifted by travel" need no separate window: the shift bounds when the vehicle
+leaves and returns, so a stop is reachable only in
+window ∩ [shift start + travel out, shift end − service − travel back]; the solver
+enforces that per route and ``solve`` reports a stop that no shift reaches as
+``window_unreachable``. ``valid_until`` gives the expiry of the test and the pass that
+cover a shift, so the checker can verify them independently.
 """
 
 from __future__ import annotations
@@ -80,6 +87,30 @@ def stop_window(day: dt.date, compound: Compound, gate: Gate) -> Interval | Infe
             f"{compound.receiving_hours.opens_at:%H:%M}-{compound.receiving_hours.closes_at:%H:%M}",
         )
     return window
+
+
+def valid_until(
+    kind: CertificateType,
+    holder_id: str,
+    certificates: Iterable[Certificate],
+    shift: Interval,
+    driver: Driver | None = None,
+) -> dt.datetime | None:
+    """When the ``kind`` certificate of ``holder_id`` that covers ``shift`` expires.
+
+    For a driver's test the driver's own ``test_taken_at`` counts too. ``None`` when no
+    certificate covers the whole shift (``vehicle_shift`` would have cut it short).
+    """
+    ends = [
+        c.valid_until
+        for c in certificates
+        if c.type is kind and c.holder_id == holder_id and c.covers(shift.start, shift.end)
+    ]
+    if driver is not None and driver.test_taken_at is not None:
+        until = driver.test_valid_until
+        if until is not None and driver.test_taken_at <= shift.start and shift.end <= until:
+            ends.append(until)
+    return max(ends, default=None)
 
 
 def vehicle_shift(

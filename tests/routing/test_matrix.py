@@ -123,3 +123,22 @@ def test_osrm_unreachable_pairs_and_dead_servers_are_errors(osrm_url: str) -> No
         OsrmTableClient(osrm_url).matrix(*four)
     with pytest.raises(OsrmError, match="unreachable"):
         OsrmTableClient("http://127.0.0.1:9", timeout_s=2).matrix(LONS, LATS)
+
+
+# 西藏中路 northbound between 1890502811 and 601145306, a one-way secondary road: four OSM
+# segments of 42.67 + 90.97 + 13.30 + 51.63 = 198.57 m, at 22 km/h = 32.5 s (hand-checked
+# in tiny_edges.csv).
+XIZANG_ZHONGLU = (1890502811, 601145302, 1890502915, 3355899012, 601145306)
+
+
+def test_road_graph_path_is_the_hand_checked_one(graph: RoadGraphMatrix) -> None:
+    assert graph.path(XIZANG_ZHONGLU[0], XIZANG_ZHONGLU[-1]) == XIZANG_ZHONGLU
+    ends = [graph.node_ids.index(n) for n in (XIZANG_ZHONGLU[0], XIZANG_ZHONGLU[-1])]
+    distance_m, duration_s = graph.matrix(graph.node_lon[ends], graph.node_lat[ends])
+    assert distance_m[0, 1] == 199
+    assert duration_s[0, 1] == 32
+    back = graph.path(XIZANG_ZHONGLU[-1], XIZANG_ZHONGLU[0])
+    assert back != tuple(reversed(XIZANG_ZHONGLU))  # one-way: the way back goes round
+    assert distance_m[1, 0] > 199
+    with pytest.raises(ValueError, match="not in the connected road network"):
+        graph.path(1, XIZANG_ZHONGLU[0])

@@ -5,20 +5,22 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from pathlib import Path
 
 import numpy as np
 
 from data.schemas import SHANGHAI
 from routing.check import check_plan
-from routing.matrix import HaversineMatrix
+from routing.matrix import HaversineMatrix, RoadGraphMatrix
 from routing.model import Delivery, Params, RoutingProblem, RoutingVehicle
-from routing.result import UnassignedReason
+from routing.result import Plan, PlanStatus, UnassignedReason
 from routing.solve import solve, split_pieces
 
 DAY = dt.datetime(2022, 4, 15, 0, 0, tzinfo=SHANGHAI)
 DEPOT = (121.55, 31.20)
 KM_LON = 1 / (111.32 * 0.8555)
 PARAMS = Params(time_limit_s=1.0, seed=7)
+ROUTING = Path(__file__).resolve().parents[1] / "instances" / "routing"
 
 
 def at(hour: float) -> dt.datetime:
@@ -166,3 +168,120 @@ def test_checker_catches_a_broken_plan() -> None:
     assert any("outside" in p for p in check_plan(data, broken, PARAMS))
     dropped = plan.model_copy(update={"routes": ()})
     assert any("ordered" in p for p in check_plan(data, dropped, PARAMS))
+
+
+def test_plan_reports_status_loads_and_reasons_as_sentences() -> None:
+    meat = delivery(2, 3, category_id="meat", cold_chain=True, quantity_units=10, weight_kg=20)
+    data = problem([delivery(1, 2), meat], [vehicle(1, driver_id="r1")])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert plan.status is PlanStatus.partial
+    (left,) = plan.unassigned
+    assert left.reason is UnassignedReason.no_vehicle and "refrigerated" in left.detail
+    (route,) = plan.routes
+    assert route.driver_id == "r1"
+    assert route.duration_s == (route.end - route.start).total_seconds()
+    assert [(c.category_id, c.quantity_units, c.weight_kg) for c in route.load_by_category] == [
+        ("vegetables", 40, 200)
+    ]
+    assert Plan.model_validate_json(plan.to_json()) == plan
+    everything = solve(problem([delivery(1, 2)], [vehicle(1)]), PARAMS)
+    assert everything.status is PlanStatus.complete
+    nothing = solve(problem([meat], [vehicle(1)]), PARAMS)
+    assert nothing.status is PlanStatus.nothing_routed
+
+
+def test_driver_test_expiring_mid_route_ends_the_route_in_time() -> None:
+    # Test valid until 10:00: after serving one gate (08:00-09:00) there is no time to reach
+    # the other, 14 km away, and unload before it expires.
+    west = delivery(1, -5, window_start=at(8), service_s=3600)
+    east = delivery(2, 5, window_start=at(8), service_s=3600)
+    driven = vehicle(1, shift_end=at(10), driver_test_valid_until=at(10))
+    data = problem([west, east], [driven])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert [u.reason for u in plan.unassigned] == [UnassignedReason.not_routed]
+    (route,) = plan.routes
+    assert len(route.stops) == 1 and route.end <= at(10)
+    late = route.model_copy(update={"end": at(10.5)})
+    broken = plan.model_copy(update={"routes": (late,)})
+    assert any("48-hour test expires 10:00" in p for p in check_plan(data, broken, PARAMS))
+
+
+def _same_gate(k: int, supplier: str, **changes: object) -> Delivery:
+    """Delivery ``d{k}`` of ``supplier`` to gate ``g1`` 3 km east, 08:00-09:00, 30 min unloading."""
+    values: dict[str, object] = {
+        "supplier_id": supplier,
+        "compound_id": "c1",
+        "gate_id": "g1",
+        "window_start": at(8),
+        "window_end": at(9),
+        "service_s": 1800,
+    }
+    values.update(changes)
+    return Delivery.model_validate({**delivery(k, 3).model_dump(), **values})
+
+
+def _two_suppliers(max_trucks: int, window_end: float = 9) -> RoutingProblem:
+    return problem(
+        [
+            _same_gate(1, "s1", gate_max_trucks=max_trucks, window_end=at(window_end)),
+            _same_gate(2, "s2", gate_max_trucks=max_trucks, window_end=at(window_end)),
+        ],
+        [vehicle(1), vehicle(2, supplier_id="s2")],
+    )
+
+
+def test_gate_takes_one_truck_at_a_time_so_arrivals_are_staggered() -> None:
+    data = _two_suppliers(max_trucks=1)
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert plan.unassigned == ()
+    first, second = sorted((r.stops[0] for r in plan.routes), key=lambda s: s.service_start)
+    assert second.service_start >= first.service_start + dt.timedelta(seconds=1800)
+    assert second.gate_wait_s > 0 and first.gate_wait_s == 0
+    unstaggered = PARAMS.model_copy(update={"stagger_gates": False})
+    overlapping = solve(data, unstaggered)
+    assert any("gate g1: 2 trucks" in p for p in check_plan(data, overlapping, unstaggered))
+
+
+def test_gate_for_two_trucks_needs_no_waiting() -> None:
+    data = _two_suppliers(max_trucks=2)
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert all(s.gate_wait_s == 0 for r in plan.routes for s in r.stops)
+
+
+def test_busy_gate_with_no_slot_left_is_reported() -> None:
+    data = _two_suppliers(max_trucks=1, window_end=8.2)  # both must start unloading by 08:12
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert len(plan.routes) == 1
+    (left,) = plan.unassigned
+    assert left.reason is UnassignedReason.gate_busy and "g1" in left.detail
+
+
+def test_split_pieces_share_service_time_by_units() -> None:
+    big = delivery(1, 3, quantity_units=250, weight_kg=1250, service_s=600 + 6 * 250,
+                   service_per_unit_s=6)  # fmt: skip
+    pieces = split_pieces(big, 100, 2000)
+    assert [p.service_s for p in pieces] == [600 + 6 * 84, 600 + 6 * 83, 600 + 6 * 83]
+    data = problem([big], [vehicle(1), vehicle(2), vehicle(3)])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert plan.status is PlanStatus.complete
+
+
+def test_road_graph_matrix_plugs_into_solve_and_check() -> None:
+    nodes, edges = ROUTING / "tiny_nodes.csv", ROUTING / "tiny_edges.csv"
+    graph = RoadGraphMatrix.from_csv(nodes, edges)
+    picks = [0, len(graph.node_ids) // 2, len(graph.node_ids) - 1]
+    lon, lat = graph.node_lon[picks], graph.node_lat[picks]
+    gates = [delivery(k, 0, lon=lon[k], lat=lat[k], quantity_units=10) for k in (1, 2)]
+    fleet = [vehicle(1, depot_lon=lon[0], depot_lat=lat[0])]
+    data = problem(gates, fleet)
+    plan = solve(data, PARAMS, graph)
+    assert plan.status is PlanStatus.complete
+    assert check_plan(data, plan, PARAMS, graph) == []
+    roads, _ = graph.matrix(np.array([lon[0], lon[1]]), np.array([lat[0], lat[1]]))
+    assert plan.distance_m >= roads[0, 1]
