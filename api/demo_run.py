@@ -54,7 +54,7 @@ class DemoSummary:
 
 
 PENDING_STAGES = (
-    ("pickup points, gate staggering, route sheets, sorting lists and notices", 5),
+    ("pickup points, re-planning, route sheets, sorting lists and notices", 5),
     ("printable documents and pages", 7),
 )
 
