@@ -113,6 +113,25 @@ def valid_until(
     return max(ends, default=None)
 
 
+def _validity(
+    certificates: Iterable[Certificate], kind: CertificateType, holder: HolderKind, holder_id: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
+    """Validity intervals of the ``kind`` certificates of one holder."""
+    return [
+        (c.valid_from, c.valid_until)
+        for c in certificates
+        if c.type is kind and c.holder_kind is holder and c.holder_id == holder_id
+    ]
+
+
+def _longest_overlap(
+    base: Interval, intervals: Iterable[tuple[dt.datetime, dt.datetime]]
+) -> Interval | None:
+    """The longest part of ``base`` covered by one of ``intervals``; None if none overlaps."""
+    overlaps = [o for o in (_intersect((base.start, base.end), i) for i in intervals) if o]
+    return max(overlaps, key=lambda o: o.end - o.start, default=None)
+
+
 def vehicle_shift(
     day: dt.date,
     vehicle: Vehicle,
@@ -136,32 +155,22 @@ def vehicle_shift(
             reason=WindowReason.hours_disjoint,
             detail=f"depot {depot.depot_id} hours and the driver's day do not overlap",
         )
-    tests = [
-        (c.valid_from, c.valid_until)
-        for c in certificates
-        if c.type is CertificateType.driver_test
-        and c.holder_kind is HolderKind.driver
-        and c.holder_id == driver.driver_id
-    ]
+    tests = _validity(
+        certificates, CertificateType.driver_test, HolderKind.driver, driver.driver_id
+    )
     if driver.test_taken_at is not None and driver.test_valid_until is not None:
         tests.append((driver.test_taken_at, driver.test_valid_until))
-    test = max((_intersect((base.start, base.end), t) for t in tests), default=None,
-               key=lambda i: (i.end - i.start) if i else dt.timedelta(0))  # fmt: skip
+    test = _longest_overlap(base, tests)
     if test is None:
         return Infeasible(
             subject=vehicle.vehicle_id,
             reason=WindowReason.driver_test_expired,
             detail=f"driver {driver.driver_id} has no 48-hour test valid during the shift",
         )
-    passes = [
-        (c.valid_from, c.valid_until)
-        for c in certificates
-        if c.type is CertificateType.vehicle_pass
-        and c.holder_kind is HolderKind.vehicle
-        and c.holder_id == vehicle.vehicle_id
-    ]
-    shift = max((_intersect((test.start, test.end), p) for p in passes), default=None,
-                key=lambda i: (i.end - i.start) if i else dt.timedelta(0))  # fmt: skip
+    passes = _validity(
+        certificates, CertificateType.vehicle_pass, HolderKind.vehicle, vehicle.vehicle_id
+    )
+    shift = _longest_overlap(test, passes)
     if shift is None:
         return Infeasible(
             subject=vehicle.vehicle_id,
