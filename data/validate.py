@@ -436,16 +436,7 @@ class Reference:
         self, file: str, row: int | None, compound_id: str, *, field: str = "compound_id"
     ) -> Issue | None:
         """An issue when ``compound_id`` is not a known compound."""
-        if self.compound_ids is None or compound_id in self.compound_ids:
-            return None
-        return Issue(
-            file=file,
-            row=row,
-            field=field,
-            message="unknown compound",
-            hint=_cached_hint(compound_id, self.compound_ids, "compound_id"),
-            value=compound_id,
-        )
+        return _unknown_id(file, row, field, compound_id, self.compound_ids, "compound")
 
     def building_issue(
         self, file: str, row: int | None, compound_id: str, building_id: str
@@ -471,31 +462,13 @@ class Reference:
         self, file: str, row: int | None, category_id: str, *, field: str = "category_id"
     ) -> Issue | None:
         """An issue when ``category_id`` is not a known category."""
-        if self.category_ids is None or category_id in self.category_ids:
-            return None
-        return Issue(
-            file=file,
-            row=row,
-            field=field,
-            message="unknown category",
-            hint=_cached_hint(category_id, self.category_ids, "category_id"),
-            value=category_id,
-        )
+        return _unknown_id(file, row, field, category_id, self.category_ids, "category")
 
     def supplier_issue(
         self, file: str, row: int | None, supplier_id: str, *, field: str = "supplier_id"
     ) -> Issue | None:
         """An issue when ``supplier_id`` is not a known supplier."""
-        if self.supplier_ids is None or supplier_id in self.supplier_ids:
-            return None
-        return Issue(
-            file=file,
-            row=row,
-            field=field,
-            message="unknown supplier",
-            hint=_cached_hint(supplier_id, self.supplier_ids, "supplier_id"),
-            value=supplier_id,
-        )
+        return _unknown_id(file, row, field, supplier_id, self.supplier_ids, "supplier")
 
     def depot_issue(
         self, file: str, row: int | None, supplier_id: str, depot_id: str, *, field: str
@@ -587,3 +560,24 @@ def gate_hours_issues(
                 around=f"compound {gate.compound_id}",
             )
     return issues
+
+
+def _unknown_id(
+    file: str,
+    row: int | None,
+    field: str,
+    value: str,
+    known: frozenset[str] | None,
+    kind: str,
+) -> Issue | None:
+    """An "unknown <kind>" issue when ``value`` is not in ``known`` (None: not checked)."""
+    if known is None or value in known:
+        return None
+    return Issue(
+        file=file,
+        row=row,
+        field=field,
+        message=f"unknown {kind}",
+        hint=_cached_hint(value, known, f"{kind}_id"),
+        value=value,
+    )
