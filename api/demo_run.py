@@ -222,10 +222,9 @@ def _print_summary(
     lockdown: Sequence[LockdownStatus],
     supply: load.SupplyBundle,
 ) -> None:
-    compound_models = compounds
     statuses = [s for s in lockdown if s.covers(DEMO_DATE)]
-    streets = sorted({c.street for c in compound_models if c.street})
-    districts = sorted({c.district for c in compound_models})
+    streets = sorted({c.street for c in compounds if c.street})
+    districts = sorted({c.district for c in compounds})
     console.rule(f"[bold]linli demo day {DEMO_DATE:%Y-%m-%d}[/]")
     console.print(
         f"area: {'、'.join(districts)} — {len(streets)} streets ({'、'.join(streets[:6])}"
