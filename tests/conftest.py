@@ -22,6 +22,10 @@ from sqlalchemy.exc import OperationalError
 
 from data.store import Store
 
+# rich sizes the CLI's console when `api.cli` is imported; a wide one keeps long paths and
+# identifiers in asserted messages from being folded mid-word.
+os.environ.setdefault("COLUMNS", "200")
+
 BACKENDS = [
     pytest.param("sqlite", id="sqlite"),
     pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
