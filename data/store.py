@@ -950,6 +950,13 @@ class Store:
         """Every compound, by id."""
         return self._read(_COMPOUND, _compound, "compound_id")
 
+    def compound(self, compound_id: str) -> Compound | None:
+        """One compound, or None if there is no such id."""
+        query = select(_COMPOUND).where(_COMPOUND.c.compound_id == compound_id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query).mappings().first()
+        return None if row is None else _compound(row)
+
     def buildings(self, compound_id: str | None = None) -> list[Building]:
         """Buildings of one compound (or all), by compound and building id."""
         return self._read(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Time,
     TypeDecorator,
     UniqueConstraint,
@@ -304,5 +305,102 @@ class OrderItemRow(Base):
     product: Mapped[str] = mapped_column(String(256))
 
 
+# --- operations: accounts, jobs, audit, idempotent requests, stop events ---------------------
+
+
+class UserAccountRow(Base):
+    """A person who signs in: role and the one compound, supplier or driver it is bound to."""
+
+    __tablename__ = "user_account"
+
+    username: Mapped[str] = mapped_column(ID, primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))
+    compound_id: Mapped[str | None] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    supplier_id: Mapped[str | None] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    driver_id: Mapped[str | None] = mapped_column(ID, ForeignKey("driver.driver_id"))
+    active: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class JobRow(Base):
+    """A matching or planning run: who asked, for what scope, its status, progress and result."""
+
+    __tablename__ = "job"
+    __table_args__ = (Index("ix_job_status", "status"),)
+
+    job_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    progress: Mapped[int] = mapped_column(Integer, doc="percent done, 0-100")
+    message: Mapped[str] = mapped_column(String(512))
+    owner: Mapped[str] = mapped_column(ID, ForeignKey("user_account.username"))
+    compound_id: Mapped[str | None] = mapped_column(ID)
+    supplier_id: Mapped[str | None] = mapped_column(ID)
+    delivery_date: Mapped[dt.date] = mapped_column(Date())
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(2048))
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    started_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime())
+
+
+class AuditEventRow(Base):
+    """One change, append-only; ``hash`` chains it to the event before so edits show."""
+
+    __tablename__ = "audit_event"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    actor: Mapped[str] = mapped_column(ID)
+    role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(256))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class IdempotentRequestRow(Base):
+    """The answer given to a request with an ``Idempotency-Key``, replayed on retry."""
+
+    __tablename__ = "idempotent_request"
+
+    username: Mapped[str] = mapped_column(ID, primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[Any] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class StopEventRow(Base):
+    """A driver's report on a stop of a plan: arrived, delivered (units) or failed (reason)."""
+
+    __tablename__ = "stop_event"
+    __table_args__ = (UniqueConstraint("job_id", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("job.job_id"))
+    event_id: Mapped[str] = mapped_column(String(64), doc="client-made id: retries are no-ops")
+    vehicle_id: Mapped[str] = mapped_column(ID)
+    delivery_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16))
+    quantity_units: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(512))
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    reported_by: Mapped[str] = mapped_column(ID)
+
+
 TABLES = tuple(Base.metadata.sorted_tables)
 """Every store table, parents before children."""
+
+
+def table_of(mapped: type[Base]) -> Table:
+    """The Core ``Table`` of a mapped row class (typed, for Core statements)."""
+    found = mapped.__table__
+    if not isinstance(found, Table):
+        raise TypeError(f"{mapped.__name__} is not mapped to a table")
+    return found
