@@ -33,8 +33,6 @@ console = Console()
 err_console = Console(stderr=True)
 
 EXIT_DATA_ERROR = DataError.exit_code
-EXIT_NOT_YET = 3
-"""Exit code of a command whose capability has not landed yet."""
 
 DbOption = Annotated[
     str | None,
@@ -212,7 +210,9 @@ def demo(
     ),
     time_limit: Annotated[float, typer.Option(help="matcher time limit, seconds")] = 30.0,
     route_time_limit: Annotated[float, typer.Option(help="router time limit, seconds")] = 30.0,
-    out: Annotated[Path, typer.Option(help="folder for the plan JSON")] = Path(".linli/demo-out"),
+    out: Annotated[Path, typer.Option(help="folder for plan.json and the documents")] = Path(
+        ".linli/demo-out"
+    ),
 ) -> None:
     """Run the whole embedded Shanghai day: load → store → aggregate → match → route."""
     from api.demo_run import run_demo
@@ -237,13 +237,6 @@ def migrate(db: DbOption = None) -> None:
     """Create or upgrade the database schema to the newest migration."""
     _open_store(db)
     console.print("[green]database is at the newest migration[/]")
-
-
-def _not_yet(what: str, issue: int) -> None:
-    err_console.print(
-        f"linli {what}: not available yet; it lands with issue #{issue}. Nothing was done.",
-    )
-    raise typer.Exit(EXIT_NOT_YET)
 
 
 @app.command()
@@ -280,7 +273,9 @@ def plan(
     db: DbOption = None,
     time_limit: Annotated[float, typer.Option(help="matcher and router limit, seconds")] = 30.0,
     seed: Annotated[int, typer.Option(help="seed of both solvers")] = 0,
-    out: Annotated[Path, typer.Option(help="folder for plan.json")] = Path(".linli/out"),
+    out: Annotated[Path, typer.Option(help="folder for plan.json and the documents")] = Path(
+        ".linli/out"
+    ),
 ) -> None:
     """Match the stored day, then route the deliveries; writes the plan as JSON."""
     from api.matching import match_day
@@ -295,12 +290,82 @@ def plan(
         )
     print_plan(console, day_plan)
     console.print(f"plan written to {write_plan(day_plan, out)}")
+    if day_plan.documents is not None:
+        console.print(f"documents written to {out / 'index.json'}: {day_plan.documents.summary()}")
 
 
 @app.command()
-def serve() -> None:
-    """Start the HTTP API (lands with the API, issue #6)."""
-    _not_yet("serve", 6)
+def serve(
+    db: DbOption = None,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    job_workers: Annotated[int, typer.Option(help="worker processes for jobs")] = 1,
+) -> None:
+    """Start the HTTP API (uvicorn); SQLite by default, PostgreSQL with $DATABASE_URL."""
+    import uvicorn
+
+    from api.main import create_app
+    from api.settings import Settings
+
+    url = _database_url(db)
+    base = Settings()
+    settings = base.model_copy(
+        update={"job_workers": job_workers, "database_url": url or base.database_url}
+    )
+    console.print(f"linli API on http://{host}:{port} (docs at /docs), database {settings.url()}")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+
+
+user_app = typer.Typer(help="user accounts of the HTTP API", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help="admin, leader, dispatcher or driver")],
+    bound_to: Annotated[
+        str | None,
+        typer.Option(help="compound_id (leader), supplier_id (dispatcher) or driver_id (driver)"),
+    ] = None,
+    password: Annotated[
+        str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
+    ] = "",
+    db: DbOption = None,
+) -> None:
+    """Create a user bound to its compound, supplier or driver (password hashed with argon2)."""
+    from api.accounts import AccountError, add_user
+    from api.security import Role
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        err_console.print(f"error: role {role!r}: use admin, leader, dispatcher or driver")
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    store = _open_store(db)
+    try:
+        principal = add_user(store.engine, username, password, chosen, bound_to=bound_to)
+    except AccountError as error:
+        err_console.print(f"error: {error}")
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    console.print(f"[green]user {principal.username} added[/] as {principal.role}")
+
+
+audit_app = typer.Typer(help="the hash-chained audit log", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify(db: DbOption = None) -> None:
+    """Check every event's hash against its content and its predecessor."""
+    from api.audit import verify
+
+    verdict = verify(_open_store(db).engine)
+    if verdict.ok:
+        console.print(f"[green]audit chain intact[/]: {verdict.checked} events")
+        return
+    err_console.print(f"audit chain broken at event {verdict.broken_at}: {verdict.reason}")
+    raise typer.Exit(1)
 
 
 def main() -> None:

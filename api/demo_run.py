@@ -1,7 +1,7 @@
 """The embedded demo day: load the Shanghai demo files, store them, add orders, aggregate, report.
 
 Every stage that exists runs for real on the embedded data; stages whose issue has not
-landed yet (matching, routing, documents) are named as such in the summary.
+landed yet (pickup points, re-planning, printable documents) are named as such in the summary.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ class DemoSummary:
 
 
 PENDING_STAGES = (
-    ("pickup points, re-planning, route sheets, sorting lists and notices", 5),
+    ("pickup points and re-planning", 5),
     ("printable documents and pages", 7),
 )
 
@@ -72,7 +72,9 @@ def run_demo(
     """Run the demo day into the database at ``url`` and print its summary.
 
     With ``match_params`` the day's demand is also matched to the offers and the
-    allocation summary printed.
+    allocation summary printed; with ``route_params`` too, the deliveries are routed, and
+    with ``out_dir`` the plan and its documents (route sheets, sorting lists, pickup
+    notices) are written there as JSON.
     """
     files = demo_files()
     with progress:
@@ -190,6 +192,11 @@ def run_demo(
             print_plan(console, day_plan)
             if out_dir is not None:
                 console.print(f"plan written to {write_plan(day_plan, out_dir)}")
+                if day_plan.documents is not None:
+                    console.print(
+                        f"documents written to {out_dir / 'index.json'}: "
+                        f"{day_plan.documents.summary()}"
+                    )
     for stage, issue in PENDING_STAGES:
         console.print(f"[dim]not yet: {stage} (lands with issue #{issue})[/]")
     return summary

@@ -83,6 +83,19 @@ def _plan(
         drivers=drivers,
         certificates=supply.certificates,
     )
+    # delivery ids named by supplier stay unique when plans of several dispatchers merge
+    renamed = {d.delivery_id: f"{d.supplier_id}-{d.delivery_id}" for d in problem.deliveries}
+    problem = problem.model_copy(
+        update={
+            "deliveries": tuple(
+                d.model_copy(update={"delivery_id": renamed[d.delivery_id]})
+                for d in problem.deliveries
+            )
+        }
+    )
+    infeasible = tuple(
+        i.model_copy(update={"subject": renamed.get(i.subject, i.subject)}) for i in infeasible
+    )
     route_params = Params(**options)
     _set(store, job_id, progress=30, message=f"routing {len(problem.deliveries)} deliveries")
     plan = solve(problem, route_params)

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import insert, select, update
 
 from api import audit
+from api.errors import ApiError, not_found
 from api.job_work import run_job
 from api.security import Principal
 from api.settings import Settings
@@ -73,6 +74,34 @@ class JobView(BaseModel):
 def job_view(row: Any) -> JobView:
     """A stored job row as the API shows it."""
     return JobView.model_validate({k: row[k] for k in JobView.model_fields})
+
+
+def load_job(store: Store, job_id: str) -> JobView | None:
+    """The job, or None."""
+    with store.engine.connect() as conn:
+        row = conn.execute(select(_JOBS).where(_JOBS.c.job_id == job_id)).mappings().first()
+    return None if row is None else job_view(row)
+
+
+def load_result(store: Store, job_id: str) -> dict[str, Any] | None:
+    """The stored result of a finished job."""
+    with store.engine.connect() as conn:
+        value = conn.execute(select(_JOBS.c.result).where(_JOBS.c.job_id == job_id))
+        found = value.scalar_one_or_none()
+    return found if isinstance(found, dict) else None
+
+
+def finished(store: Store, job_id: str, kind: JobKind) -> tuple[JobView, dict[str, Any]]:
+    """A succeeded job of ``kind`` and its result; 404 if none, 409 if not done yet."""
+    job = load_job(store, job_id)
+    if job is None or job.kind is not kind:
+        raise not_found(f"{kind} job", job_id)
+    if job.status is not JobStatus.succeeded:
+        raise ApiError(409, "job_not_done", f"job {job_id} is {job.status}; poll /jobs/{job_id}")
+    result = load_result(store, job_id)
+    if result is None:
+        raise ApiError(409, "job_not_done", f"job {job_id} has no result")
+    return job, result
 
 
 class JobRunner:
@@ -186,9 +215,7 @@ class JobRunner:
 
     def get(self, job_id: str) -> JobView | None:
         """The job, or None."""
-        with self.store.engine.connect() as conn:
-            row = conn.execute(select(_JOBS).where(_JOBS.c.job_id == job_id)).mappings().first()
-        return None if row is None else job_view(row)
+        return load_job(self.store, job_id)
 
     def recent(self, owner: str | None, status: JobStatus | None, limit: int) -> list[JobView]:
         """Newest jobs first, of one owner (None: everyone's), optionally of one status."""
@@ -202,7 +229,4 @@ class JobRunner:
 
     def result(self, job_id: str) -> dict[str, Any] | None:
         """The stored result of a finished job."""
-        with self.store.engine.connect() as conn:
-            found = conn.execute(select(_JOBS.c.result).where(_JOBS.c.job_id == job_id))
-            value = found.scalar_one_or_none()
-        return value if isinstance(value, dict) else None
+        return load_result(self.store, job_id)

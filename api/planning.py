@@ -1,4 +1,5 @@
-"""The routing stage on stored data: deliveries from the allocation, routes, plan JSON."""
+"""The routing stage on stored data: deliveries from the allocation, routes, plan and documents
+as JSON (route sheets, sorting lists, pickup notices)."""
 
 from __future__ import annotations
 
@@ -14,45 +15,78 @@ from data.store import Store
 from matcher.result import Allocation
 from routing.check import check_plan
 from routing.deliveries import build_routing_problem
+from routing.matrix import HaversineMatrix
 from routing.model import Params, RoutingProblem
 from routing.result import Plan
+from routing.sheets import Documents, build_documents, write_documents
 from routing.solve import solve
 from routing.windows import Infeasible
 
 
 @dataclass(frozen=True)
 class DayPlan:
-    """The day's routing problem, what could not enter it, the plan and its check."""
+    """The day's routing problem, what could not enter it, the plan, its check, its documents."""
 
     problem: RoutingProblem
     infeasible: tuple[Infeasible, ...]
     plan: Plan
     violations: tuple[str, ...]
+    documents: Documents | None = None
 
 
-def plan_day(store: Store, day: dt.date, allocation: Allocation, params: Params) -> DayPlan:
-    """Route the allocation's deliveries with the stored fleet; check the plan independently."""
+def plan_day(
+    store: Store, day: dt.date, allocation: Allocation, params: Params, *, documents: bool = True
+) -> DayPlan:
+    """Route the allocation's deliveries with the stored fleet; check the plan independently.
+
+    With ``documents`` the route sheets, sorting lists and pickup notices are built too,
+    reading the household orders of the routed compounds only.
+    """
     supply = store.supply()
+    compounds, gates, categories = store.compounds(), store.gates(), store.categories()
     problem, infeasible = build_routing_problem(
         day,
         allocation,
-        compounds=store.compounds(),
-        gates=store.gates(),
-        categories=store.categories(),
+        compounds=compounds,
+        gates=gates,
+        categories=categories,
         depots=supply.depots,
         vehicles=supply.vehicles,
         drivers=supply.drivers,
         certificates=supply.certificates,
     )
     plan = solve(problem, params)
-    return DayPlan(problem, infeasible, plan, tuple(check_plan(problem, plan, params)))
+    violations = tuple(check_plan(problem, plan, params))
+    if not documents:
+        return DayPlan(problem, infeasible, plan, violations)
+    routed = sorted({stop.compound_id for route in plan.routes for stop in route.stops})
+    docs = build_documents(
+        problem,
+        plan,
+        compounds=compounds,
+        buildings=store.buildings(),
+        gates=gates,
+        categories=categories,
+        vehicles=supply.vehicles,
+        drivers=supply.drivers,
+        orders=[order for compound_id in routed for order in store.orders(compound_id, day)],
+        depots=supply.depots,
+        matrix=HaversineMatrix(circuity=params.circuity, speed_kmh=params.speed_kmh),
+    )
+    return DayPlan(problem, infeasible, plan, violations, docs)
 
 
 def write_plan(day_plan: DayPlan, folder: Path) -> Path:
-    """Write the plan as JSON into ``folder``; returns the file."""
+    """Write the plan as JSON into ``folder``, and its documents if built; returns plan.json.
+
+    Documents go to route_sheets/, sorting_lists/, sorting_lists_leader/ (household data:
+    leaders only), notices/ and index.json (``routing.sheets.write_documents``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "plan.json"
     path.write_text(day_plan.plan.to_json(), encoding="utf-8")
+    if day_plan.documents is not None:
+        write_documents(day_plan.documents, folder)
     return path
 
 

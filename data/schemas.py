@@ -107,8 +107,9 @@ class Model(BaseModel):
 class Hours(Model):
     """A daily opening interval in local time, e.g. receiving hours of a gate."""
 
-    opens_at: dt.time
-    closes_at: dt.time
+    # local wall-clock times without an offset: RFC 3339 "partial-time", not "time"
+    opens_at: dt.time = Field(json_schema_extra={"format": "partial-time"})
+    closes_at: dt.time = Field(json_schema_extra={"format": "partial-time"})
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

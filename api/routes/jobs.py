@@ -16,12 +16,13 @@ from pydantic import BaseModel, Field
 
 from api.deps import SettingsDep, User, require
 from api.errors import ApiError, not_found
-from api.jobs import JobKind, JobRunner, JobStatus, JobView
+from api.jobs import JobKind, JobRunner, JobStatus, JobView, finished
 from api.security import Principal, Role
 from matcher.explain import Decision
 from matcher.result import AllocationLine, SolveStatus, Unmet
 from routing.model import parent_id
 from routing.result import Plan, Route
+from routing.windows import Infeasible
 
 router = APIRouter(tags=["jobs"])
 
@@ -66,6 +67,7 @@ class PlanView(BaseModel):
     routes: list[Route]
     unassigned: list[dict[str, Any]]
     distance_m: int
+    not_routable: list[Infeasible]
     violations: list[str]
 
 
@@ -88,15 +90,7 @@ def may_see(user: Principal, job: JobView) -> bool:
 
 def finished_job(request: Request, job_id: str, kind: JobKind) -> tuple[JobView, dict[str, Any]]:
     """A succeeded job of ``kind`` and its result; 404 if none, 409 if not done yet."""
-    jobs = runner(request)
-    job = jobs.get(job_id)
-    if job is None or job.kind is not kind:
-        raise not_found(f"{kind} job", job_id)
-    if job.status is not JobStatus.succeeded:
-        raise ApiError(409, "job_not_done", f"job {job_id} is {job.status}; poll /jobs/{job_id}")
-    result = jobs.result(job_id)
-    assert result is not None
-    return job, result
+    return finished(runner(request).store, job_id, kind)
 
 
 @router.post("/match", response_model=JobView, status_code=202, tags=["jobs"])
@@ -199,5 +193,6 @@ def get_plan(job_id: str, request: Request, user: User) -> PlanView:
         routes=routes,
         unassigned=unassigned,
         distance_m=sum(r.distance_m for r in routes),
+        not_routable=[Infeasible.model_validate(x) for x in result.get("infeasible", [])],
         violations=list(result.get("violations", [])),
     )

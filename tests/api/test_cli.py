@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from api.cli import EXIT_DATA_ERROR, EXIT_NOT_YET, app
+from api.cli import EXIT_DATA_ERROR, app
 from data.demo import FOCUS_COMPOUND_ID
 from data.store import Store
 from routing.result import Plan
@@ -190,10 +190,62 @@ def test_plan_routes_the_day_and_writes_json(demo_db: Path, tmp_path: Path) -> N
     plan = Plan.model_validate_json((tmp_path / "plan.json").read_text(encoding="utf-8"))
     assert plan.routes
     assert all(r.load_units > 0 and r.stops for r in plan.routes)
+    assert "documents written to" in output
+    assert sorted(p.stem for p in (tmp_path / "route_sheets").glob("*.json")) == sorted(
+        r.vehicle_id for r in plan.routes
+    )
+    assert (tmp_path / "index.json").is_file() and any((tmp_path / "notices").rglob("*.json"))
 
 
-@pytest.mark.parametrize(("command", "issue"), [("serve", 6)])
-def test_stages_not_landed_say_so(command: str, issue: int) -> None:
-    code, output = invoke(command)
-    assert code == EXIT_NOT_YET
-    assert f"issue #{issue}" in output
+def test_demo_writes_the_documents(demo_db: Path) -> None:
+    from routing.sheets import (
+        DocumentIndex,
+        LeaderSortingList,
+        PickupNotice,
+        RouteSheet,
+        SortingList,
+    )
+
+    out = demo_db.parent / "out"
+    index = DocumentIndex.model_validate_json((out / "index.json").read_text(encoding="utf-8"))
+    plan = Plan.model_validate_json((out / "plan.json").read_text(encoding="utf-8"))
+    routes = sorted(plan.routes, key=lambda r: r.vehicle_id)
+    sheets = [
+        RouteSheet.model_validate_json((out / name).read_text(encoding="utf-8"))
+        for name in index.route_sheets
+    ]
+    assert [s.vehicle_id for s in sheets] == [r.vehicle_id for r in routes]
+    assert [sum(stop.units for stop in s.stops) for s in sheets] == [r.load_units for r in routes]
+    assert [s.stops[0].arrival for s in sheets] == [r.stops[0].arrival for r in routes]
+    delivered: Counter[tuple[str, str]] = Counter()
+    for route in routes:
+        for stop in route.stops:
+            delivered[stop.compound_id, stop.category_id] += stop.quantity_units
+    compounds = sorted({compound_id for compound_id, _ in delivered})
+    assert index.sorting_lists == tuple(f"sorting_lists/{c}.json" for c in compounds)
+    assert len(index.leader_sorting_lists) == len(compounds) and index.pickup_notices
+    public = [(out / name).read_text(encoding="utf-8") for name in index.route_sheets]
+    for name in index.sorting_lists:
+        text = (out / name).read_text(encoding="utf-8")
+        public.append(text)
+        sorting = SortingList.model_validate_json(text)
+        for total in sorting.categories:
+            category_id = total.category.category_id
+            assert total.delivered_units == delivered[sorting.compound_id, category_id]
+            to_buildings = sum(
+                line.units
+                for building in sorting.buildings
+                for line in building.lines
+                if line.category_id == category_id
+            )
+            assert to_buildings + total.unsorted_units == total.delivered_units
+    for name in index.pickup_notices:
+        text = (out / name).read_text(encoding="utf-8")
+        public.append(text)
+        notice = PickupNotice.model_validate_json(text)
+        assert notice.slot_start < notice.slot_end and notice.message_zh.startswith("【")
+    assert not any(key in text for text in public for key in ('"room"', '"phone"', '"household'))
+    leader = LeaderSortingList.model_validate_json(
+        (out / index.leader_sorting_lists[0]).read_text(encoding="utf-8")
+    )
+    assert leader.households and leader.sorting_list.compound_id == compounds[0]
