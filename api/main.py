@@ -16,6 +16,7 @@ from api.routes import (
     compounds,
     demand,
     documents,
+    groups,
     jobs,
     orders,
     route_sheets,
@@ -76,6 +77,7 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         jobs,
         route_sheets,
         documents,
+        groups,
         audit,
     ):
         app.include_router(module.router)

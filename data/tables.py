@@ -376,6 +376,24 @@ class IdempotentRequestRow(Base):
     created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
 
 
+class GroupBuyRow(Base):
+    """团: a compound's group on one offer; ``data`` is the whole ``matcher.groups.Group``."""
+
+    __tablename__ = "group_buy"
+    __table_args__ = (Index("ix_group_buy_compound_id", "compound_id"),)
+
+    group_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    offer_id: Mapped[str] = mapped_column(ID, ForeignKey("offer.offer_id"))
+    state: Mapped[str] = mapped_column(String(16))
+    public_token: Mapped[str] = mapped_column(String(32), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
 class StopEventRow(Base):
     """A driver's report on a stop of a plan: arrived, delivered (units) or failed (reason)."""
 

@@ -127,6 +127,12 @@ class Params(Model):
 
     time_limit_s: float = Field(default=10.0, gt=0)
     seed: int = Field(default=0, ge=0)
+    max_iterations: int | None = Field(
+        default=None,
+        gt=0,
+        description="stop each solve after this many search iterations: the same answer on "
+        "any machine and load (the time limit still stops it first if reached)",
+    )
     circuity: float = Field(default=1.4, ge=1.0, le=3.0)
     speed_kmh: float = Field(default=18.0, gt=0)
     max_trips: int = Field(

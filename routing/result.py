@@ -18,6 +18,9 @@ class UnassignedReason(enum.StrEnum):
     window_unreachable = "window_unreachable"  # no shift reaches the gate inside its window
     not_routed = "not_routed"  # the solver left it out within the time limit
     gate_busy = "gate_busy"  # its gate was full and waiting would break a window or shift
+    vehicle_broken_down = "vehicle_broken_down"  # on board a vehicle that broke down, lost
+    delivery_failed = "delivery_failed"  # refused at the gate and no window left to retry
+    sealed_no_pass = "sealed_no_pass"  # compound sealed; no vehicle of the supplier may enter
 
 
 UNASSIGNED_REASON_TEXT: dict[UnassignedReason, str] = {
@@ -29,6 +32,12 @@ UNASSIGNED_REASON_TEXT: dict[UnassignedReason, str] = {
     "time limit (capacity, windows or route duration).",
     UnassignedReason.gate_busy: "its gate already takes as many trucks as it allows, and "
     "waiting for a free slot would break the window, the shift or the route duration.",
+    UnassignedReason.vehicle_broken_down: "it was on board a vehicle that broke down, and "
+    "the goods are lost; a broken truck's cargo can be moved only by reloading.",
+    UnassignedReason.delivery_failed: "the gate refused it, and no receiving window is left "
+    "today to deliver it again.",
+    UnassignedReason.sealed_no_pass: "the compound is sealed (封控), and no working vehicle "
+    "of a supplier that serves sealed compounds holds a pass to its gate.",
 }
 """One English sentence per reason, for reports and the plan JSON."""
 

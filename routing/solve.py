@@ -15,8 +15,15 @@ reloading at its depot in between.
 Gate concurrency is post-processing (``routing.gates.stagger``): the solver does not see
 other vehicles at a gate, so after routing every supplier, arrivals at a gate beyond its
 ``max_trucks`` wait for a free slot; a stop that cannot wait without breaking its window,
-shift or route duration leaves its route and is reported ``gate_busy``. Not yet
-modelled: re-planning.
+shift or route duration leaves its route and is reported ``gate_busy``.
+
+For re-planning (``routing.replan``), ``route_suppliers`` also takes where each vehicle
+is free (``VehicleStart``: a gate or its depot, a time, trips left, goods on board) and
+which vehicles may serve a piece (``Restriction``). A vehicle out at a gate is a PyVRP
+vehicle type with its own start depot there; until it reloads it may deliver only what
+it has on board, modelled by one extra load dimension per such vehicle that its initial
+load fills (PyVRP drops initial load at the first reload). A restriction is one extra
+dimension that only the allowed vehicles have capacity in.
 """
 
 from __future__ import annotations
@@ -25,13 +32,16 @@ import datetime as dt
 import math
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
-from pyvrp import Model
+from pydantic import Field
+from pyvrp import Model as PyVRPModel
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxRuntime
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
+from data.schemas import AwareDatetime, Identifier, Lat, Lon, Model
 from routing.gates import stagger
 from routing.matrix import HaversineMatrix, Matrix, TravelMatrix
 from routing.model import Delivery, Params, RoutingProblem, RoutingVehicle
@@ -52,6 +62,32 @@ above what serving it can cost, yet small enough to keep PyVRP's penalties in sc
 
 METRES_PER_CENT = 10
 """Fixed vehicle cost in the objective: ¥1 per km means one cent buys ten metres."""
+
+
+class VehicleStart(Model):
+    """Where and when a vehicle is free during the day, and what it still carries."""
+
+    vehicle_id: Identifier
+    lon: Lon
+    lat: Lat
+    free_at: AwareDatetime
+    route_start: AwareDatetime | None = Field(
+        default=None, description="when its route began (counts toward the route duration)"
+    )
+    next_trip: int = Field(default=0, ge=0, description="index of its next trip from the depot")
+    trips_left: int = Field(ge=0, description="trips it may still load at its depot")
+    on_board: frozenset[Identifier] = Field(
+        default=frozenset(),
+        description="pieces it carries: its current trip goes on from here with only these",
+    )
+
+
+class Restriction(Model):
+    """Only these vehicles may serve a piece; the reason to give when none can."""
+
+    vehicle_ids: frozenset[Identifier]
+    reason: UnassignedReason
+    why: str = ""
 
 
 def split_pieces(delivery: Delivery, capacity_units: int, capacity_kg: int) -> list[Delivery]:
@@ -85,6 +121,61 @@ def _at(problem: RoutingProblem, seconds: int) -> dt.datetime:
     return problem.day_start + dt.timedelta(seconds=int(seconds))
 
 
+@dataclass(frozen=True)
+class _Launch:
+    """How one vehicle enters the solver: start node, time bounds, reloads, first trip."""
+
+    vehicle: RoutingVehicle
+    node: int  # location index it starts from: its depot, or a gate it is at
+    home: int  # location index of its depot
+    early: int
+    late: int
+    duration: int
+    reloads: int
+    first_trip: int
+    fixed_cost: int
+    on_board: frozenset[str] | None  # None: loads at its depot first
+
+
+def _launch(
+    problem: RoutingProblem,
+    vehicle: RoutingVehicle,
+    start: VehicleStart | None,
+    params: Params,
+    node: int,
+    home: int,
+    piece_ids: set[str],
+    matrix: Matrix,
+) -> _Launch | None:
+    """``vehicle``'s entry into the solver from ``start`` (``None``: its whole shift)."""
+    shift_start = problem.seconds(vehicle.shift_start)
+    shift_end = problem.seconds(vehicle.shift_end)
+    fixed_cost = vehicle.fixed_cost_cents * METRES_PER_CENT
+    if start is None:
+        duration = min(problem.max_route_duration_s, shift_end - shift_start)
+        return _Launch(vehicle, home, home, shift_start, shift_end, duration,
+                       params.max_trips - 1, 0, fixed_cost, None)  # fmt: skip
+    late = shift_end
+    if start.route_start is not None:
+        late = min(late, problem.seconds(start.route_start) + problem.max_route_duration_s)
+        fixed_cost = 0  # already paid for the day
+    free = problem.seconds(start.free_at)
+    carried = start.on_board & piece_ids
+    if carried and node != home:
+        launch = _Launch(vehicle, node, home, free, late, late - free, start.trips_left,
+                         max(0, start.next_trip - 1), fixed_cost, frozenset(carried))  # fmt: skip
+    else:
+        if start.trips_left == 0:
+            return None
+        early = max(shift_start, free + int(matrix.duration_s[node, home]))
+        duration = late - early
+        if start.route_start is None:
+            duration = min(problem.max_route_duration_s, duration)
+        launch = _Launch(vehicle, home, home, early, late, duration, start.trips_left - 1,
+                         start.next_trip, fixed_cost, None)  # fmt: skip
+    return launch if launch.early < launch.late else None
+
+
 def _route_group(
     problem: RoutingProblem,
     deliveries: Sequence[Delivery],
@@ -93,6 +184,8 @@ def _route_group(
     time_limit_s: float,
     source: TravelMatrix,
     missing: str,
+    starts: Mapping[str, VehicleStart],
+    restrictions: Mapping[str, Restriction],
 ) -> tuple[list[Route], list[Unassigned]]:
     """Route ``deliveries`` on ``vehicles`` (one supplier, one vehicle kind).
 
@@ -104,17 +197,41 @@ def _route_group(
         return [], [unassigned(d, UnassignedReason.no_vehicle, missing) for d in deliveries]
     cap_units = max(v.capacity_units for v in vehicles)
     cap_kg = max(v.capacity_kg for v in vehicles)
-    pieces = [p for d in deliveries for p in split_pieces(d, cap_units, cap_kg)]
+    cut = [(p, restrictions.get(d.delivery_id)) for d in deliveries
+           for p in split_pieces(d, cap_units, cap_kg)]  # fmt: skip
+    pieces = [p for p, _ in cut]
     depot_ids = sorted({v.depot_id for v in vehicles})
     depot_at = {v.depot_id: (v.depot_lon, v.depot_lat) for v in vehicles}
-    lons = np.array([depot_at[d][0] for d in depot_ids] + [p.lon for p in pieces])
-    lats = np.array([depot_at[d][1] for d in depot_ids] + [p.lat for p in pieces])
+    points = [depot_at[d] for d in depot_ids]
+    node_of: dict[str, int] = {}
+    for vehicle in vehicles:
+        start = starts.get(vehicle.vehicle_id)
+        if start is not None and (start.lon, start.lat) != depot_at[vehicle.depot_id]:
+            node_of[vehicle.vehicle_id] = len(points)
+            points.append((start.lon, start.lat))
+    first_piece = len(points)
+    lons = np.array([p[0] for p in points] + [p.lon for p in pieces])
+    lats = np.array([p[1] for p in points] + [p.lat for p in pieces])
     matrix = source.matrix(lons, lats)
+
+    piece_ids = {p.delivery_id for p in pieces}
+    launches: list[_Launch] = []
+    for vehicle in vehicles:
+        home = depot_ids.index(vehicle.depot_id)
+        node = node_of.get(vehicle.vehicle_id, home)
+        start = starts.get(vehicle.vehicle_id)
+        launch = _launch(problem, vehicle, start, params, node, home, piece_ids, matrix)
+        if launch is not None:
+            launches.append(launch)
 
     left: list[Unassigned] = []
     routable: list[int] = []
-    for index, piece in enumerate(pieces):
-        if _reachable(problem, piece, index + len(depot_ids), vehicles, depot_ids, matrix):
+    for index, (piece, limit) in enumerate(cut):
+        allowed = [la for la in launches if limit is None or la.vehicle.vehicle_id in
+                   limit.vehicle_ids]  # fmt: skip
+        if limit is not None and not any(v.vehicle_id in limit.vehicle_ids for v in vehicles):
+            left.append(unassigned(piece, limit.reason, limit.why))
+        elif _reachable(problem, piece, index + first_piece, allowed, matrix):
             routable.append(index)
         else:
             left.append(
@@ -127,25 +244,35 @@ def _route_group(
     if not routable:
         return [], left
 
-    model = Model()
+    # Extra load dimensions: one per vehicle out with goods on board, one per restriction.
+    carrying = [la for la in launches if la.on_board is not None]
+    limits = sorted({lim.vehicle_ids for i in routable if (lim := cut[i][1]) is not None},
+                    key=sorted)  # fmt: skip
+    big = len(routable) + 1
+    model = PyVRPModel()
     locations = [model.add_location(float(x), float(y)) for x, y in zip(lons, lats, strict=True)]
-    depots = {d: model.add_depot(locations[i], name=d) for i, d in enumerate(depot_ids)}
-    for vehicle in vehicles:
-        start, end = problem.seconds(vehicle.shift_start), problem.seconds(vehicle.shift_end)
+    depots = {i: model.add_depot(locations[i], name=d) for i, d in enumerate(depot_ids)}
+    for la in carrying:
+        depots[la.node] = model.add_depot(locations[la.node], name=f"@{la.vehicle.vehicle_id}")
+    for la in launches:
+        vehicle = la.vehicle
+        extra = [big] * len(carrying) + [big if vehicle.vehicle_id in ids else 0 for ids in limits]
+        initial = [big if c is la else 0 for c in carrying] + [0] * len(limits)
         model.add_vehicle_type(
             1,
-            capacity=[vehicle.capacity_kg, vehicle.capacity_units],
-            start_depot=depots[vehicle.depot_id],
-            end_depot=depots[vehicle.depot_id],
-            fixed_cost=vehicle.fixed_cost_cents * METRES_PER_CENT,
-            tw_early=start,
-            tw_late=end,
-            shift_duration=min(problem.max_route_duration_s, end - start),
-            reload_depots=[depots[vehicle.depot_id]],
-            max_reloads=params.max_trips - 1,
+            capacity=[vehicle.capacity_kg, vehicle.capacity_units, *extra],
+            start_depot=depots[la.node],
+            end_depot=depots[la.home],
+            fixed_cost=la.fixed_cost,
+            tw_early=la.early,
+            tw_late=la.late,
+            shift_duration=la.duration,
+            reload_depots=[depots[la.home]],
+            max_reloads=la.reloads,
             name=vehicle.vehicle_id,
+            initial_load=[0, 0, *initial],
         )
-    used = [*range(len(depot_ids)), *(i + len(depot_ids) for i in routable)]
+    used = [*sorted(depots), *(i + first_piece for i in routable)]
     for a in used:
         for b in used:
             model.add_edge(
@@ -155,14 +282,15 @@ def _route_group(
                 duration=int(matrix.duration_s[a, b]),
             )
     prize = PRIZE_FACTOR * (
-        2 * int(matrix.distance_m.max())
-        + max(v.fixed_cost_cents for v in vehicles) * METRES_PER_CENT
+        2 * int(matrix.distance_m.max()) + max(la.fixed_cost for la in launches)
     )
     for index in routable:
-        piece = pieces[index]
+        piece, limit = cut[index]
+        extra = [int(piece.delivery_id not in (c.on_board or ())) for c in carrying]
+        extra += [int(limit is not None and limit.vehicle_ids == ids) for ids in limits]
         model.add_client(
-            locations[index + len(depot_ids)],
-            delivery=[piece.weight_kg, piece.quantity_units],
+            locations[index + first_piece],
+            delivery=[piece.weight_kg, piece.quantity_units, *extra],
             service_duration=piece.service_s,
             tw_early=problem.seconds(piece.window_start),
             tw_late=problem.seconds(piece.window_end),
@@ -174,13 +302,17 @@ def _route_group(
         # PyVRP warns when its penalties saturate on instances where not every optional
         # client fits; the plan is checked independently and leftovers are reported.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = model.solve(MaxRuntime(time_limit_s), seed=params.seed, display=False)
+        stop: StoppingCriterion = MaxRuntime(time_limit_s)
+        if params.max_iterations is not None:
+            stop = MultipleCriteria([MaxIterations(params.max_iterations), stop])
+        result = model.solve(stop, seed=params.seed, display=False)
     solution = result.best
 
     routes: list[Route] = []
     served: set[int] = set()
     for route in solution.routes() if solution.is_feasible() else []:
-        vehicle = vehicles[route.vehicle_type()]
+        launch = launches[route.vehicle_type()]
+        vehicle = launch.vehicle
         stops = []
         for activity in route.schedule():
             if not activity.is_client():
@@ -202,7 +334,7 @@ def _route_group(
                     departure=_at(problem, activity.end_time),
                     window_start=piece.window_start,
                     window_end=piece.window_end,
-                    trip=activity.trip,
+                    trip=launch.first_trip + activity.trip,
                 )
             )
         routes.append(
@@ -232,22 +364,85 @@ def _reachable(
     problem: RoutingProblem,
     piece: Delivery,
     location: int,
-    vehicles: Sequence[RoutingVehicle],
-    depot_ids: list[str],
+    launches: Sequence[_Launch],
     matrix: Matrix,
 ) -> bool:
     """Whether some vehicle can reach the gate inside its window and get back in its shift."""
-    for vehicle in vehicles:
-        depot = depot_ids.index(vehicle.depot_id)
-        out = int(matrix.duration_s[depot, location])
-        back = int(matrix.duration_s[location, depot])
-        earliest = max(problem.seconds(vehicle.shift_start) + out,
-                       problem.seconds(piece.window_start))  # fmt: skip
-        if earliest <= problem.seconds(piece.window_end) and (
-            earliest + piece.service_s + back <= problem.seconds(vehicle.shift_end)
-        ):
-            return True
+    for la in launches:
+        options = []
+        if la.on_board is None:
+            options.append((la.home, la.early))
+        else:
+            if piece.delivery_id in la.on_board:
+                options.append((la.node, la.early))
+            if la.reloads > 0:
+                options.append((la.home, la.early + int(matrix.duration_s[la.node, la.home])))
+        back = int(matrix.duration_s[location, la.home])
+        for node, leave in options:
+            earliest = max(leave + int(matrix.duration_s[node, location]),
+                           problem.seconds(piece.window_start))  # fmt: skip
+            if earliest <= problem.seconds(piece.window_end) and (
+                earliest + piece.service_s + back <= la.late
+            ):
+                return True
     return False
+
+
+def route_suppliers(
+    problem: RoutingProblem,
+    deliveries: Sequence[Delivery],
+    params: Params,
+    source: TravelMatrix,
+    *,
+    vehicles: Sequence[RoutingVehicle] | None = None,
+    starts: Mapping[str, VehicleStart] | None = None,
+    restrictions: Mapping[str, Restriction] | None = None,
+) -> tuple[list[Route], list[Unassigned]]:
+    """Routes of ``deliveries`` per supplier and vehicle kind, before gate staggering.
+
+    ``vehicles`` defaults to the problem's; ``starts`` says where a vehicle is free (default:
+    its depot for its whole shift); ``restrictions`` (by delivery id) limit who may serve.
+    """
+    fleet_all = problem.vehicles if vehicles is None else vehicles
+    starts = starts or {}
+    restrictions = restrictions or {}
+    suppliers = sorted({d.supplier_id for d in deliveries})
+    groups = sum(
+        any(d.cold_chain == cold for d in deliveries if d.supplier_id == s)
+        for s in suppliers
+        for cold in (True, False)
+    )
+    budget = params.time_limit_s / max(1, groups)
+    routes: list[Route] = []
+    left: list[Unassigned] = []
+    for supplier in suppliers:
+        mine = [d for d in deliveries if d.supplier_id == supplier]
+        fleet = [v for v in fleet_all if v.supplier_id == supplier]
+        cold = [d for d in mine if d.cold_chain]
+        fridges = [v for v in fleet if v.refrigerated]
+        cold_routes, cold_left = _route_group(
+            problem, cold, fridges, params, budget, source,
+            f"Supplier {supplier} has no refrigerated vehicle with a valid shift.",
+            starts, restrictions,
+        )  # fmt: skip
+        busy = {r.vehicle_id for r in cold_routes}
+        rest = [v for v in fleet if v.vehicle_id not in busy]
+        ambient = [d for d in mine if not d.cold_chain]
+        ambient_routes, ambient_left = _route_group(
+            problem, ambient, rest, params, budget, source,
+            f"Supplier {supplier} has no free vehicle with a valid shift.",
+            starts, restrictions,
+        )  # fmt: skip
+        routes += cold_routes + ambient_routes
+        left += cold_left + ambient_left
+    return routes, left
+
+
+def plan_status(ordered_units: int, unassigned_units: int) -> PlanStatus:
+    """``complete``, ``partial`` or ``nothing_routed`` from units ordered and left over."""
+    if unassigned_units == 0:
+        return PlanStatus.complete
+    return PlanStatus.nothing_routed if unassigned_units == ordered_units else PlanStatus.partial
 
 
 def solve(
@@ -263,49 +458,17 @@ def solve(
         circuity=params.circuity, speed_kmh=params.speed_kmh
     )
     began = time.perf_counter()
-    suppliers = sorted({d.supplier_id for d in problem.deliveries})
-    groups = sum(
-        any(d.cold_chain == cold for d in problem.deliveries if d.supplier_id == s)
-        for s in suppliers
-        for cold in (True, False)
-    )
-    budget = params.time_limit_s / max(1, groups)
-    routes: list[Route] = []
-    left: list[Unassigned] = []
-    for supplier in suppliers:
-        mine = [d for d in problem.deliveries if d.supplier_id == supplier]
-        fleet = [v for v in problem.vehicles if v.supplier_id == supplier]
-        cold = [d for d in mine if d.cold_chain]
-        fridges = [v for v in fleet if v.refrigerated]
-        cold_routes, cold_left = _route_group(
-            problem, cold, fridges, params, budget, source,
-            f"Supplier {supplier} has no refrigerated vehicle with a valid shift.",
-        )  # fmt: skip
-        busy = {r.vehicle_id for r in cold_routes}
-        rest = [v for v in fleet if v.vehicle_id not in busy]
-        ambient = [d for d in mine if not d.cold_chain]
-        ambient_routes, ambient_left = _route_group(
-            problem, ambient, rest, params, budget, source,
-            f"Supplier {supplier} has no free vehicle with a valid shift.",
-        )  # fmt: skip
-        routes += cold_routes + ambient_routes
-        left += cold_left + ambient_left
+    routes, left = route_suppliers(problem, problem.deliveries, params, source)
     if params.stagger_gates:
         routes, gate_left = stagger(problem, routes, source)
         left += gate_left
-    ordered = sum(d.quantity_units for d in problem.deliveries)
-    missing = sum(u.quantity_units for u in left)
-    status = (
-        PlanStatus.complete
-        if missing == 0
-        else PlanStatus.nothing_routed
-        if missing == ordered
-        else PlanStatus.partial
-    )
     return Plan(
         routes=tuple(routes),
         unassigned=tuple(left),
-        status=status,
+        status=plan_status(
+            sum(d.quantity_units for d in problem.deliveries),
+            sum(u.quantity_units for u in left),
+        ),
         distance_m=sum(r.distance_m for r in routes),
         solve_time_s=time.perf_counter() - began,
         seed=params.seed,

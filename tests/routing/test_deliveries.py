@@ -135,7 +135,7 @@ def test_built_problem_routes_and_passes_the_checker() -> None:
         DAY, allocation(), compounds=COMPOUNDS, gates=GATES, categories=CATEGORIES,
         depots=DEPOTS, vehicles=VEHICLES, drivers=DRIVERS, certificates=PASSES,
     )  # fmt: skip
-    params = Params(time_limit_s=1.0, seed=3)
+    params = Params(time_limit_s=30.0, seed=3, max_iterations=3000)
     plan = solve(problem, params)
     assert check_plan(problem, plan, params) == []
     assert plan.unassigned == ()

@@ -1,8 +1,8 @@
-"""operations: user accounts, jobs, audit events, idempotent requests, stop events
+"""operations: user accounts, jobs, audit events, idempotent requests, groups, stop events
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-25 06:02:04.594487
+Create Date: 2026-11-25 06:20:21.860783
 """
 
 from __future__ import annotations
@@ -46,6 +46,37 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("username", "key", name=op.f("pk_idempotent_request")),
     )
+    op.create_table(
+        "group_buy",
+        sa.Column("group_id", sa.String(length=128), nullable=False),
+        sa.Column("compound_id", sa.String(length=64), nullable=False),
+        sa.Column("supplier_id", sa.String(length=64), nullable=False),
+        sa.Column("offer_id", sa.String(length=64), nullable=False),
+        sa.Column("state", sa.String(length=16), nullable=False),
+        sa.Column("public_token", sa.String(length=32), nullable=False),
+        sa.Column("data", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["compound_id"],
+            ["compound.compound_id"],
+            name=op.f("fk_group_buy_compound_id_compound"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["offer_id"], ["offer.offer_id"], name=op.f("fk_group_buy_offer_id_offer")
+        ),
+        sa.ForeignKeyConstraint(
+            ["supplier_id"],
+            ["supplier.supplier_id"],
+            name=op.f("fk_group_buy_supplier_id_supplier"),
+        ),
+        sa.PrimaryKeyConstraint("group_id", name=op.f("pk_group_buy")),
+        sa.UniqueConstraint("public_token", name=op.f("uq_group_buy_public_token")),
+    )
+    with op.batch_alter_table("group_buy", schema=None) as batch_op:
+        batch_op.create_index("ix_group_buy_compound_id", ["compound_id"], unique=False)
+
     op.create_table(
         "user_account",
         sa.Column("username", sa.String(length=64), nullable=False),
@@ -124,6 +155,10 @@ def downgrade() -> None:
 
     op.drop_table("job")
     op.drop_table("user_account")
+    with op.batch_alter_table("group_buy", schema=None) as batch_op:
+        batch_op.drop_index("ix_group_buy_compound_id")
+
+    op.drop_table("group_buy")
     op.drop_table("idempotent_request")
     op.drop_table("audit_event")
     # ### end Alembic commands ###
