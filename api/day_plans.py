@@ -33,7 +33,7 @@ def current_plan(store: Store, day: dt.date) -> CurrentPlan | None:
     """The newest successful plan per supplier on ``day``, merged; None if none."""
     query = (
         select(_JOBS.c.job_id, _JOBS.c.result)
-        .where(_JOBS.c.kind == "plan", _JOBS.c.status == "succeeded")
+        .where(_JOBS.c.kind.in_(["plan", "replan"]), _JOBS.c.status == "succeeded")
         .where(_JOBS.c.delivery_date == day)
         .order_by(_JOBS.c.finished_at.desc())
     )

@@ -110,6 +110,70 @@ def _plan(
     }
 
 
+def _replan(
+    store: Store, job_id: str, params: dict[str, Any], supplier_id: str | None
+) -> dict[str, Any]:
+    """Re-plan a plan job's day at ``now``: breakdowns and sealing from the request, and
+    every stop the drivers reported failed."""
+    from pydantic import TypeAdapter
+
+    from data.tables import StopEventRow
+    from routing.check import check_replan
+    from routing.model import Params, RoutingProblem
+    from routing.replan import DeliveryFailed, Event, Replan, replan
+    from routing.result import Plan
+
+    base_id = params["plan_job_id"]
+    with store.engine.connect() as conn:
+        base = conn.execute(
+            select(_JOBS.c.result, _JOBS.c.supplier_id).where(_JOBS.c.job_id == base_id)
+        ).one()
+        events_table = table_of(StopEventRow)
+        failed = (
+            conn.execute(
+                select(events_table)
+                .where(events_table.c.job_id == base_id, events_table.c.status == "failed")
+                .order_by(events_table.c.id)
+            )
+            .mappings()
+            .all()
+        )
+    result: dict[str, Any] = base[0]
+    problem = RoutingProblem.model_validate(result["problem"])
+    before: Plan | Replan = (
+        Replan.model_validate(result["replan"])
+        if "replan" in result
+        else Plan.model_validate(result["plan"])
+    )
+    now = dt.datetime.fromisoformat(params["now"])
+    events: list[Event] = list(TypeAdapter(list[Event]).validate_python(params.get("events", [])))
+    events += [
+        DeliveryFailed(
+            vehicle_id=row["vehicle_id"],
+            delivery_id=row["delivery_id"],
+            at=min(row["at"], now),
+            reason=row["reason"],
+        )
+        for row in failed
+    ]
+    route_params = Params.model_validate(result.get("params", {})).model_copy(
+        update={k: params[k] for k in ("time_limit_s", "seed") if k in params}
+    )
+    _set(store, job_id, progress=20, message=f"re-planning after {len(events)} events")
+    new = replan(problem, before, events, now, route_params)
+    _set(store, job_id, progress=90, message="checking the re-plan independently")
+    violations = check_replan(problem, before, new, route_params)
+    return {
+        "problem": result["problem"],
+        "plan": new.plan.model_dump(mode="json"),
+        "replan": new.model_dump(mode="json"),
+        "infeasible": result.get("infeasible", []),
+        "violations": list(violations),
+        "params": route_params.model_dump(mode="json"),
+        "base_job_id": base_id,
+    }
+
+
 def run_job(database_url: str, job_id: str) -> None:
     """Run job ``job_id`` from the store at ``database_url`` to success or a stated failure."""
     store = Store.open(database_url)
@@ -123,6 +187,8 @@ def run_job(database_url: str, job_id: str) -> None:
         try:
             if row["kind"] == "match":
                 result = _match(store, job_id, row["delivery_date"], row["params"])
+            elif row["kind"] == "replan":
+                result = _replan(store, job_id, row["params"], row["supplier_id"])
             else:
                 result = _plan(
                     store, job_id, row["delivery_date"], row["params"], row["supplier_id"]

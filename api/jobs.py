@@ -39,6 +39,7 @@ class JobKind(enum.StrEnum):
 
     match = "match"  # the day's allocation of demand to offers
     plan = "plan"  # vehicle routes for an allocation
+    replan = "replan"  # the rest of a plan's day after breakdowns, failures, sealing
 
 
 class JobStatus(enum.StrEnum):
@@ -91,10 +92,11 @@ def load_result(store: Store, job_id: str) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def finished(store: Store, job_id: str, kind: JobKind) -> tuple[JobView, dict[str, Any]]:
-    """A succeeded job of ``kind`` and its result; 404 if none, 409 if not done yet."""
+def finished(store: Store, job_id: str, *kinds: JobKind) -> tuple[JobView, dict[str, Any]]:
+    """A succeeded job of one of ``kinds`` and its result; 404 if none, 409 if not done yet."""
     job = load_job(store, job_id)
-    if job is None or job.kind is not kind:
+    kind = "/".join(kinds)
+    if job is None or job.kind not in kinds:
         raise not_found(f"{kind} job", job_id)
     if job.status is not JobStatus.succeeded:
         raise ApiError(409, "job_not_done", f"job {job_id} is {job.status}; poll /jobs/{job_id}")

@@ -14,13 +14,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from api.deps import SettingsDep, User, require
+from api.deps import SettingsDep, StoreDep, User, require
 from api.errors import ApiError, not_found
 from api.jobs import JobKind, JobRunner, JobStatus, JobView, finished
 from api.security import Principal, Role
+from data.schemas import AwareDatetime
 from matcher.explain import Decision
 from matcher.result import AllocationLine, SolveStatus, Unmet
 from routing.model import parent_id
+from routing.replan import CargoFate, VehicleBreakdown, compound_sealed
 from routing.result import Plan, Route
 from routing.windows import Infeasible
 
@@ -88,9 +90,9 @@ def may_see(user: Principal, job: JobView) -> bool:
     return False
 
 
-def finished_job(request: Request, job_id: str, kind: JobKind) -> tuple[JobView, dict[str, Any]]:
-    """A succeeded job of ``kind`` and its result; 404 if none, 409 if not done yet."""
-    return finished(runner(request).store, job_id, kind)
+def finished_job(request: Request, job_id: str, *kinds: JobKind) -> tuple[JobView, dict[str, Any]]:
+    """A succeeded job of one of ``kinds`` and its result; 404 if none, 409 if not done."""
+    return finished(runner(request).store, job_id, *kinds)
 
 
 @router.post("/match", response_model=JobView, status_code=202, tags=["jobs"])
@@ -117,6 +119,78 @@ def submit_plan(body: PlanRequest, request: Request, user: User, settings: Setti
     if body.match_job_id:
         params["match_job_id"] = body.match_job_id
     return runner(request).submit(JobKind.plan, user, body.delivery_date, params)
+
+
+class Breakdown(BaseModel):
+    """A vehicle that stopped: where (default its last stop) and what happens to its cargo."""
+
+    vehicle_id: str = Field(min_length=1, max_length=64)
+    at: AwareDatetime
+    cargo: CargoFate = CargoFate.resend
+
+
+class ReplanRequest(BaseModel):
+    """Re-plan the rest of a plan's day at ``now``; failed stop reports are included."""
+
+    now: AwareDatetime
+    breakdowns: list[Breakdown] = Field(default_factory=list, max_length=100)
+    sealed_compounds: list[str] = Field(
+        default_factory=list, max_length=100, description="compounds that turned 封控 at now"
+    )
+    time_limit_s: float = Field(default=10.0, gt=0, le=600)
+    seed: int = Field(default=0, ge=0)
+
+    model_config = {
+        "json_schema_extra": {
+            "examples": [
+                {
+                    "now": "2022-04-15T11:00:00+08:00",
+                    "breakdowns": [{"vehicle_id": "veh-a1", "at": "2022-04-15T10:40:00+08:00"}],
+                }
+            ]
+        }
+    }
+
+
+@router.post("/plans/{job_id}/replan", response_model=JobView, status_code=202)
+def submit_replan(
+    job_id: str,
+    body: ReplanRequest,
+    request: Request,
+    store: StoreDep,
+    user: User,
+    settings: SettingsDep,
+) -> JobView:
+    """Start re-planning a plan from the vehicles' positions at ``now`` (its dispatcher or an
+    admin); drivers' failed-stop reports on that plan are taken in."""
+    require(user, Role.admin, Role.dispatcher)
+    job, result = finished_job(request, job_id, JobKind.plan, JobKind.replan)
+    if user.role is Role.dispatcher and job.supplier_id != user.supplier_id:
+        raise ApiError(403, "forbidden", f"plan {job_id} is not your supplier's own plan")
+    vehicles = {v["vehicle_id"] for v in result["problem"]["vehicles"]}
+    events: list[dict[str, Any]] = []
+    for item in body.breakdowns:
+        if item.vehicle_id not in vehicles:
+            raise ApiError(422, "invalid_request", f"{item.vehicle_id} is not in plan {job_id}",
+                           "breakdowns")  # fmt: skip
+        if item.at > body.now:
+            raise ApiError(422, "invalid_request", "a breakdown after now", "breakdowns")
+        event = VehicleBreakdown(vehicle_id=item.vehicle_id, at=item.at, cargo=item.cargo)
+        events.append(event.model_dump(mode="json"))
+    supply = store.supply()
+    for compound_id in body.sealed_compounds:
+        if store.compound(compound_id) is None:
+            raise not_found("compound", compound_id)
+        sealed = compound_sealed(compound_id, body.now, supply.suppliers, supply.certificates)
+        events.append(sealed.model_dump(mode="json"))
+    params = {
+        "plan_job_id": job_id,
+        "now": body.now.isoformat(),
+        "events": events,
+        "time_limit_s": min(body.time_limit_s, settings.route_time_limit_s),
+        "seed": body.seed,
+    }
+    return runner(request).submit(JobKind.replan, user, job.delivery_date, params)
 
 
 @router.get("/jobs", response_model=list[JobView])
@@ -171,7 +245,7 @@ def get_allocation(job_id: str, request: Request, user: User) -> AllocationView:
 def get_plan(job_id: str, request: Request, user: User) -> PlanView:
     """Routes of a finished plan job: a dispatcher sees their supplier's, an admin all."""
     require(user, Role.admin, Role.dispatcher)
-    job, result = finished_job(request, job_id, JobKind.plan)
+    job, result = finished_job(request, job_id, JobKind.plan, JobKind.replan)
     plan = Plan.model_validate(result["plan"])
     routes = list(plan.routes)
     unassigned = [u.model_dump(mode="json") for u in plan.unassigned]

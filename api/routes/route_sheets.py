@@ -147,7 +147,7 @@ def route_sheets(
 
 def _stop_owner(store: Store, user: Principal, job_id: str, delivery_id: str) -> tuple[str, int]:
     """The vehicle and units of the driver's stop ``delivery_id`` in plan job ``job_id``."""
-    _, result = finished(store, job_id, JobKind.plan)
+    _, result = finished(store, job_id, JobKind.plan, JobKind.replan)
     plan = Plan.model_validate(result["plan"])
     for route in plan.routes:
         for stop in route.stops:
@@ -220,7 +220,7 @@ def stop_events(
 ) -> list[StopEvent]:
     """Stop reports of a plan: a driver's own, the plan's dispatcher's or an admin's view."""
     require(user, Role.admin, Role.dispatcher, Role.driver)
-    _, result = finished(store, job_id, JobKind.plan)
+    _, result = finished(store, job_id, JobKind.plan, JobKind.replan)
     plan = Plan.model_validate(result["plan"])
     if user.role is Role.dispatcher:
         vehicles = {r.vehicle_id for r in plan.routes if r.supplier_id == user.supplier_id}

@@ -216,3 +216,39 @@ def test_documents_and_stop_reports_after_planning(
         client.get(f"/plans/{plan_id}/stops/events", headers=tokens["dispatcher_other"]).json()
         == []
     )
+
+    # a refused delivery, reported by the driver, feeds a re-plan of the rest of the day
+    routes = client.get(f"/plans/{plan_id}", headers=tokens["admin"]).json()["routes"]
+    last = next(r for r in routes if r["vehicle_id"] == "veh-a1")["stops"][-1]
+    refused = {
+        "event_id": "e-9",
+        "status": "failed",
+        "reason": "gate closed",
+        "at": last["arrival"],
+    }
+    url = f"/plans/{plan_id}/stops/{last['delivery_id']}/events"
+    assert client.post(url, headers=tokens["driver"], json=refused).status_code == 201
+    now = dt.datetime.fromisoformat(last["arrival"]) + dt.timedelta(minutes=1)
+    request = {"now": now.isoformat(), "time_limit_s": 2}
+    assert (
+        client.post(
+            f"/plans/{plan_id}/replan", headers=tokens["dispatcher"], json=request
+        ).status_code
+        == 403
+    )
+    submitted = client.post(f"/plans/{plan_id}/replan", headers=tokens["admin"], json=request)
+    assert submitted.status_code == 202, submitted.text
+    replanned = _wait(client, tokens["admin"], submitted.json()["job_id"])
+    assert replanned["status"] == "succeeded", replanned
+    new = client.get(f"/plans/{replanned['job_id']}", headers=tokens["admin"]).json()
+    assert new["violations"] == []
+    retried = [s for r in new["routes"] for s in r["stops"]
+               if s["delivery_id"].startswith(last["delivery_id"] + ".")]  # fmt: skip
+    gave_up = [u for u in new["unassigned"] if u["reason"] == "delivery_failed"]
+    assert retried or gave_up
+    assert (
+        sum(s["quantity_units"] for s in retried) + sum(u["quantity_units"] for u in gave_up)
+        == last["quantity_units"]
+    )
+    sheets_now = client.get(f"/route-sheets/mine?delivery_date={DAY}", headers=tokens["driver"])
+    assert {s["job_id"] for s in sheets_now.json()} == {replanned["job_id"]}
