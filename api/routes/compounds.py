@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel
 
 from api import audit
 from api.deps import StoreDep, User, require, require_compound
 from api.errors import ApiError, not_found
 from api.security import Principal, Role
-from data.schemas import Building, Compound, Gate, LockdownLevel, LockdownStatus
+from data.errors import DataError, Issue
+from data.load import load_buildings, load_compounds, load_gates
+from data.schemas import Building, Compound, Datum, Gate, LockdownLevel, LockdownStatus
 from data.store import Store
 
 router = APIRouter(prefix="/compounds", tags=["compounds"])
@@ -66,6 +71,59 @@ def list_compounds(
     if district:
         items = [c for c in items if c.district == district]
     return CompoundPage(total=len(items), offset=offset, items=items[offset : offset + limit])
+
+
+class GeoKind(enum.StrEnum):
+    """What an admin's geodata upload holds."""
+
+    compounds = "compounds"
+    buildings = "buildings"
+    gates = "gates"
+
+
+class GeoImport(BaseModel):
+    """What a geodata upload did."""
+
+    kind: GeoKind
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+@router.post("/import", response_model=GeoImport, status_code=201)
+def import_geodata(
+    store: StoreDep,
+    user: User,
+    file: Annotated[UploadFile, File(description="CSV, XLSX or GeoJSON")],
+    kind: GeoKind = GeoKind.compounds,
+    datum: Datum = Datum.wgs84,
+) -> GeoImport:
+    """Upsert compounds, buildings or gates (admin), all or nothing, every bad row listed."""
+    require(user, Role.admin)
+    name = Path(file.filename or "upload.csv").name
+    if Path(name).suffix.lower() not in (".csv", ".xlsx", ".geojson", ".json"):
+        raise ApiError(422, "invalid_request", f"{name}: send CSV, XLSX or GeoJSON", "file")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(file.file.read(50 * 1024 * 1024))
+        try:
+            if kind is GeoKind.compounds:
+                result = store.import_compounds(load_compounds(path, datum=datum), source=name)
+            elif kind is GeoKind.buildings:
+                buildings = load_buildings(path, datum=datum, reference=store.reference())
+                result = store.import_compounds((), buildings, source=name)
+            else:
+                gates = load_gates(path, datum=datum, reference=store.reference())
+                result = store.import_compounds((), gates=gates, source=name)
+        except DataError as error:  # name the upload, not the temporary path
+            raise DataError(
+                [Issue(name, i.row, i.field, i.message, i.hint, i.value) for i in error.issues]
+            ) from None
+    summary = GeoImport(
+        kind=kind, inserted=result.inserted, updated=result.updated, unchanged=result.unchanged
+    )
+    audit.record(store.engine, user, f"{kind}.import", name, after=summary.model_dump())
+    return summary
 
 
 @router.get("/{compound_id}", response_model=Compound)

@@ -248,3 +248,23 @@ def test_audit_log_records_changes_and_detects_tampering(
     last = [e for e in events if e["action"] == "lockdown.set"][-1]
     assert last["actor"] == "admin" and last["after"]["level"] == "sealed"
     assert client.get("/audit/verify", headers=tokens["admin"]).json()["ok"] is True
+
+
+def test_geodata_import_admin_only_and_all_or_nothing(
+    client: TestClient, tokens: dict[str, dict[str, str]]
+) -> None:
+    content = (API / "compounds_more.csv").read_bytes()
+    files = {"file": ("compounds_more.csv", content, "text/csv")}
+    for role in ROLES:
+        reply = client.post("/compounds/import?kind=compounds", headers=tokens[role], files=files)
+        expected = 201 if role == "admin" else (401 if role == "anonymous" else 403)
+        assert reply.status_code == expected, (role, reply.text)
+    bad = (API.parent / "load" / "buildings_unknown_compound.csv").read_bytes()
+    reply = client.post(
+        "/compounds/import?kind=buildings",
+        headers=tokens["admin"],
+        files={"file": ("buildings.csv", bad, "text/csv")},
+    )
+    assert reply.status_code == 422
+    assert all(i["file"] == "buildings.csv" and i["row"] for i in reply.json()["detail"])
+    assert client.get("/compounds/c-lujiazui/buildings", headers=tokens["admin"]).json() == []
