@@ -1,7 +1,8 @@
 """The embedded demo day: load the Shanghai demo files, store them, add orders, aggregate, report.
 
 Every stage that exists runs for real on the embedded data; stages whose issue has not
-landed yet (pickup points, re-planning, printable documents) are named as such in the summary.
+landed yet (printable documents and pages) are named as such in the summary; pickup points are
+planned for every routed compound and named in the notices.
 """
 
 from __future__ import annotations
@@ -53,10 +54,7 @@ class DemoSummary:
     """Demand of the focus compound per building × category."""
 
 
-PENDING_STAGES = (
-    ("pickup points and re-planning", 5),
-    ("printable documents and pages", 7),
-)
+PENDING_STAGES = (("printable documents and pages", 7),)
 
 
 def run_demo(

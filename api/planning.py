@@ -4,8 +4,9 @@ as JSON (route sheets, sorting lists, pickup notices)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Console
@@ -17,6 +18,8 @@ from routing.check import check_plan
 from routing.deliveries import build_routing_problem
 from routing.matrix import HaversineMatrix
 from routing.model import Params, RoutingProblem
+from routing.pickup_day import pickup_lookup, plan_day_pickups
+from routing.pickup_points import PickupInfeasible, PickupPlan
 from routing.result import Plan
 from routing.sheets import Documents, build_documents, write_documents
 from routing.solve import solve
@@ -32,6 +35,7 @@ class DayPlan:
     plan: Plan
     violations: tuple[str, ...]
     documents: Documents | None = None
+    pickups: dict[str, PickupPlan | PickupInfeasible] = field(default_factory=dict)
 
 
 def plan_day(
@@ -60,6 +64,23 @@ def plan_day(
     if not documents:
         return DayPlan(problem, infeasible, plan, violations)
     routed = sorted({stop.compound_id for route in plan.routes for stop in route.stops})
+    levels = {
+        s.compound_id: s.level
+        for s in sorted(store.lockdown(), key=lambda s: s.valid_from)
+        if s.covers(day)
+    }
+    first_gate: dict[str, str] = {}
+    for route in plan.routes:
+        for stop in route.stops:
+            first_gate.setdefault(stop.compound_id, stop.gate_id)
+    wanted = set(routed)
+    pickups = plan_day_pickups(
+        [c for c in compounds if c.compound_id in wanted],
+        [b for b in store.buildings() if b.compound_id in wanted],
+        [g for g in gates if g.compound_id in wanted],
+        levels=levels,
+        delivery_gates=first_gate,
+    )
     docs = build_documents(
         problem,
         plan,
@@ -71,9 +92,10 @@ def plan_day(
         drivers=supply.drivers,
         orders=[order for compound_id in routed for order in store.orders(compound_id, day)],
         depots=supply.depots,
+        pickup_points=pickup_lookup(pickups),
         matrix=HaversineMatrix(circuity=params.circuity, speed_kmh=params.speed_kmh),
     )
-    return DayPlan(problem, infeasible, plan, violations, docs)
+    return DayPlan(problem, infeasible, plan, violations, docs, pickups)
 
 
 def write_plan(day_plan: DayPlan, folder: Path) -> Path:
@@ -87,6 +109,10 @@ def write_plan(day_plan: DayPlan, folder: Path) -> Path:
     path.write_text(day_plan.plan.to_json(), encoding="utf-8")
     if day_plan.documents is not None:
         write_documents(day_plan.documents, folder)
+    if day_plan.pickups:
+        pickups = {key: value.model_dump(mode="json") for key, value in day_plan.pickups.items()}
+        text = json.dumps(pickups, ensure_ascii=False, indent=1)
+        (folder / "pickup_points.json").write_text(text, encoding="utf-8")
     return path
 
 
@@ -119,6 +145,15 @@ def print_plan(console: Console, day_plan: DayPlan) -> None:
     )
     for blocked in day_plan.infeasible:
         console.print(f"not routable: {blocked.subject}: {blocked.reason.value}: {blocked.detail}")
+    if day_plan.pickups:
+        found = Counter(
+            p.status.value if isinstance(p, PickupPlan) else f"no plan: {p.reason}"
+            for p in day_plan.pickups.values()
+        )
+        console.print(
+            f"pickup points for {len(day_plan.pickups)} compounds: "
+            + ", ".join(f"{k} {v}" for k, v in sorted(found.items()))
+        )
     if day_plan.violations:
         console.print(f"[red]checker found {len(day_plan.violations)} violations[/]")
     else:

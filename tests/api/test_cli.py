@@ -82,6 +82,8 @@ def test_demo_output_names_the_stages(tmp_path: Path) -> None:
     assert "routes (" in output and "independent checker" in output
     assert (tmp_path / "out" / "plan.json").is_file()
     assert "lands with issue #7" in output
+    assert "pickup points for" in output and "optimal" in output
+    assert (tmp_path / "out" / "pickup_points.json").is_file()
 
 
 def test_demand_table_and_csv(demo_db: Path, tmp_path: Path) -> None:
