@@ -10,7 +10,7 @@ from tests.routing.test_pickup_points import BUILDINGS, COMPOUND, GATES
 
 def test_points_follow_households_and_share_the_crowd() -> None:
     plans = plan_day_pickups(
-        [COMPOUND], BUILDINGS, GATES, rule=PickupRule(households_per_point=200)
+        [COMPOUND], BUILDINGS, GATES, rule=PickupRule(households_per_point=250)
     )
     plan = plans["c1"]
     assert isinstance(plan, PickupPlan) and plan.status is PickupStatus.optimal
