@@ -251,6 +251,9 @@ def match(
     explain_compound: Annotated[
         str | None, typer.Option("--explain", help="print the explanations of one compound")
     ] = None,
+    save: Annotated[
+        Path | None, typer.Option(help="write the allocation as JSON here (for linli route)")
+    ] = None,
 ) -> None:
     """Match the stored demand of a day to the stored supplier offers."""
     from api.matching import match_day, print_allocation
@@ -260,6 +263,10 @@ def match(
     with _reported_errors(), console.status("matching"):
         result = match_day(store, dt.date.fromisoformat(date), params)
     print_allocation(console, result)
+    if save is not None:
+        save.parent.mkdir(parents=True, exist_ok=True)
+        save.write_text(result.allocation.model_dump_json(indent=1), encoding="utf-8")
+        console.print(f"allocation written to {save}")
     if explain_compound:
         for decision in result.decisions:
             if decision.compound_id == explain_compound:
@@ -288,6 +295,42 @@ def plan(
         day_plan = plan_day(
             store, day, match_result.allocation, RouteParams(time_limit_s=time_limit, seed=seed)
         )
+    print_plan(console, day_plan)
+    console.print(f"plan written to {write_plan(day_plan, out)}")
+    if day_plan.documents is not None:
+        console.print(f"documents written to {out / 'index.json'}: {day_plan.documents.summary()}")
+
+
+@app.command()
+def route(
+    date: Annotated[str, typer.Option(help="delivery date YYYY-MM-DD")],
+    allocation: Annotated[
+        Path,
+        typer.Option(exists=True, dir_okay=False, help="allocation JSON from linli match --save"),
+    ],
+    db: DbOption = None,
+    time_limit: Annotated[float, typer.Option(help="router time limit, seconds")] = 30.0,
+    seed: Annotated[int, typer.Option(help="router seed")] = 0,
+    out: Annotated[Path, typer.Option(help="folder for plan.json and the documents")] = Path(
+        ".linli/out"
+    ),
+) -> None:
+    """Route a saved allocation with the stored fleet: plan, pickup points and documents."""
+    from api.planning import plan_day, print_plan, write_plan
+    from matcher.result import Allocation
+
+    store = _open_store(db)
+    day = dt.date.fromisoformat(date)
+    try:
+        chosen = Allocation.model_validate_json(allocation.read_text(encoding="utf-8"))
+    except ValueError as error:
+        err_console.print(f"error: {allocation}: not an allocation ({str(error).splitlines()[0]})")
+        raise typer.Exit(EXIT_DATA_ERROR) from None
+    if chosen.delivery_date != day:
+        err_console.print(f"error: {allocation} is for {chosen.delivery_date}, not {day}")
+        raise typer.Exit(EXIT_DATA_ERROR)
+    with _reported_errors(), console.status("routing"):
+        day_plan = plan_day(store, day, chosen, RouteParams(time_limit_s=time_limit, seed=seed))
     print_plan(console, day_plan)
     console.print(f"plan written to {write_plan(day_plan, out)}")
     if day_plan.documents is not None:

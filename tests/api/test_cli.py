@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections import Counter
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from typer.testing import CliRunner
 from api.cli import EXIT_DATA_ERROR, app
 from data.demo import FOCUS_COMPOUND_ID
 from data.store import Store
+from matcher.result import Allocation
 from routing.result import Plan
 
 LOAD = Path(__file__).resolve().parents[1] / "instances" / "load"
@@ -146,7 +146,8 @@ def test_import_is_idempotent(tmp_path: Path) -> None:
     assert Store.open(f"sqlite:///{db}").counts() == before
 
 
-def test_match_on_stored_data_conserves_demand(demo_db: Path) -> None:
+def test_match_saves_an_allocation_that_route_plans(demo_db: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "allocation.json"
     code, output = invoke(
         "match",
         "--db",
@@ -157,22 +158,31 @@ def test_match_on_stored_data_conserves_demand(demo_db: Path) -> None:
         "5",
         "--explain",
         FOCUS_COMPOUND_ID,
+        "--save",
+        str(saved),
     )
     assert code == 0, output
     assert "served" in output and "unmet by reason" in output
     assert "蔬菜" in output or "vegetables" in output  # the focus compound's explanations
-    store = Store.open(f"sqlite:///{demo_db}")
-    from api.matching import match_day
-    from matcher.model import Params
-
-    result = match_day(store, dt.date(2022, 4, 15), Params(time_limit_s=3, seed=1))
+    allocation = Allocation.model_validate_json(saved.read_text(encoding="utf-8"))
     served: Counter[tuple[str, str]] = Counter()
-    for line in result.allocation.lines:
+    for line in allocation.lines:
         served[line.compound_id, line.category_id] += line.quantity_units
-    for item in result.allocation.unmet:
+    for item in allocation.unmet:
         served[item.compound_id, item.category_id] += item.quantity_units
-    demand = {(d.compound_id, d.category_id): d.quantity_units for d in result.allocation.demand}
+    demand = {(d.compound_id, d.category_id): d.quantity_units for d in allocation.demand}
     assert demand and served == Counter(demand)
+
+    out = tmp_path / "out"
+    args = ["route", "--db", str(demo_db), "--date", "2022-04-15", "--allocation", str(saved)]
+    code, output = invoke(*args, "--time-limit", "3", "--out", str(out))
+    assert code == 0, output
+    assert "independent checker: every route feasible" in output
+    plan = Plan.model_validate_json((out / "plan.json").read_text(encoding="utf-8"))
+    routed = sum(r.load_units for r in plan.routes) + sum(u.quantity_units for u in plan.unassigned)
+    assert 0 < routed <= sum(line.quantity_units for line in allocation.lines)
+    wrong_day = invoke(*args[:4], "2022-04-16", *args[5:])
+    assert wrong_day[0] == EXIT_DATA_ERROR and "is for 2022-04-15" in wrong_day[1]
 
 
 def test_plan_routes_the_day_and_writes_json(demo_db: Path, tmp_path: Path) -> None:
