@@ -73,6 +73,7 @@ def generate_supply(
     radius_km: tuple[float, float] = (6.0, 15.0),
     unlicensed_share: float = 0.05,
     participation: float = 0.35,
+    vehicles_per_supplier: int = 2,
 ) -> SupplyBundle:
     """Suppliers for ``compounds`` (COMPOUND_SCHEMA frame) able to carry ``coverage`` of demand.
 
@@ -82,6 +83,8 @@ def generate_supply(
     """
     if n_suppliers < 1:
         raise ValueError(f"n_suppliers must be >= 1, got {n_suppliers}")
+    if vehicles_per_supplier < 1:
+        raise ValueError(f"vehicles_per_supplier must be >= 1, got {vehicles_per_supplier}")
     rng = np.random.default_rng([seed, 7])
     category_ids = categories or tuple(c.category_id for c in CATEGORY_MIX)
     households = int(compounds["households"].sum())
@@ -115,7 +118,8 @@ def generate_supply(
                 synthetic=True,
             )
         )
-        for v, refrigerated in enumerate((True, False)):
+        fleet = [True] + [False] * (vehicles_per_supplier - 1)  # one refrigerated each
+        for v, refrigerated in enumerate(fleet):
             vehicle_id = f"{sid}-v{v}"
             vehicles.append(
                 Vehicle(
@@ -129,6 +133,14 @@ def generate_supply(
                     fixed_cost_cents=30000,
                 )
             )
+            drivers.append(  # one driver per vehicle, tested six hours before the day
+                Driver(
+                    driver_id=f"{sid}-drv{v}",
+                    supplier_id=sid,
+                    name=f"司机{n:04d}-{v}",
+                    test_taken_at=day_start - dt.timedelta(hours=6),
+                )
+            )
             certificates.append(
                 Certificate(
                     certificate_id=f"{vehicle_id}-pass",
@@ -139,14 +151,6 @@ def generate_supply(
                     valid_until=day_start + dt.timedelta(days=7),
                 )
             )
-        drivers.append(
-            Driver(
-                driver_id=f"{sid}-drv",
-                supplier_id=sid,
-                name=f"司机{n:04d}",
-                test_taken_at=day_start - dt.timedelta(hours=6),
-            )
-        )
         kinds = [CertificateType.quarantine_report, CertificateType.food_licence]
         if rng.random() >= unlicensed_share:
             kinds.append(CertificateType.supply_permit)
