@@ -118,7 +118,8 @@ def generate_supply(
                 synthetic=True,
             )
         )
-        fleet = [True] + [False] * (vehicles_per_supplier - 1)  # one refrigerated each
+        # every other vehicle refrigerated: cold chain (meat, dairy) is a large share of demand
+        fleet = [v % 2 == 0 for v in range(vehicles_per_supplier)]
         for v, refrigerated in enumerate(fleet):
             vehicle_id = f"{sid}-v{v}"
             vehicles.append(

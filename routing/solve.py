@@ -407,12 +407,12 @@ def route_suppliers(
     starts = starts or {}
     restrictions = restrictions or {}
     suppliers = sorted({d.supplier_id for d in deliveries})
-    groups = sum(
-        any(d.cold_chain == cold for d in deliveries if d.supplier_id == s)
-        for s in suppliers
-        for cold in (True, False)
-    )
-    budget = params.time_limit_s / max(1, groups)
+    total = max(1, len(deliveries))
+
+    def budget(group: Sequence[Delivery]) -> float:
+        """The group's share of the time limit, in proportion to its deliveries."""
+        return params.time_limit_s * len(group) / total
+
     routes: list[Route] = []
     left: list[Unassigned] = []
     for supplier in suppliers:
@@ -421,7 +421,7 @@ def route_suppliers(
         cold = [d for d in mine if d.cold_chain]
         fridges = [v for v in fleet if v.refrigerated]
         cold_routes, cold_left = _route_group(
-            problem, cold, fridges, params, budget, source,
+            problem, cold, fridges, params, budget(cold), source,
             f"Supplier {supplier} has no refrigerated vehicle with a valid shift.",
             starts, restrictions,
         )  # fmt: skip
@@ -429,7 +429,7 @@ def route_suppliers(
         rest = [v for v in fleet if v.vehicle_id not in busy]
         ambient = [d for d in mine if not d.cold_chain]
         ambient_routes, ambient_left = _route_group(
-            problem, ambient, rest, params, budget, source,
+            problem, ambient, rest, params, budget(ambient), source,
             f"Supplier {supplier} has no free vehicle with a valid shift.",
             starts, restrictions,
         )  # fmt: skip

@@ -38,7 +38,7 @@ def test_some_suppliers_lack_a_supply_permit_on_request() -> None:
     assert 0 < len(permitted) < len(supply.suppliers)
 
 
-def test_fleet_size_per_supplier_one_refrigerated() -> None:
+def test_fleet_size_per_supplier_every_other_refrigerated() -> None:
     city = generate_city(20, seed=1)
     supply = generate_supply(
         city.compounds, n_suppliers=3, delivery_date=DAY, seed=2, vehicles_per_supplier=5
@@ -46,6 +46,6 @@ def test_fleet_size_per_supplier_one_refrigerated() -> None:
     assert len(supply.vehicles) == 15
     for supplier in supply.suppliers:
         fleet = [v for v in supply.vehicles if v.supplier_id == supplier.supplier_id]
-        assert sorted(v.refrigerated for v in fleet) == [False, False, False, False, True]
+        assert sorted(v.refrigerated for v in fleet) == [False, False, True, True, True]
     passes = {c.holder_id for c in supply.certificates if c.type is CertificateType.vehicle_pass}
     assert passes == {v.vehicle_id for v in supply.vehicles}
