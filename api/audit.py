@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Engine, insert, select, text
 
 from api.security import Principal
+from data.store import write_transaction
 from data.tables import AuditEventRow, table_of
 
 GENESIS = "0" * 64
@@ -104,7 +105,7 @@ def record(
 def write(engine: Engine) -> Iterator[Connection]:
     """A write transaction; on SQLite, writers of this process take turns (no BUSY errors)."""
     lock = _sqlite_writer if engine.dialect.name == "sqlite" else nullcontext()
-    with lock, engine.begin() as conn:
+    with lock, write_transaction(engine) as conn:
         yield conn
 
 

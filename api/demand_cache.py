@@ -1,8 +1,9 @@
-"""Aggregated demand per delivery date, recomputed when a newer import batch exists.
+"""Aggregated demand per delivery date, recomputed when the data may have changed.
 
-Every import writes an ``import_batch`` row, so the newest batch id is a version of the
-data that every server process can read with one small query; a cached frame older than
-it is rebuilt. The cache is per process and holds one frame per date.
+Every import writes (or, for content imported before, touches) an ``import_batch`` row,
+so the newest batch id and the latest import time are a version of the data that every
+server process can read with one small query; a cached frame older than it is rebuilt.
+The cache is per process and holds one frame per date.
 """
 
 from __future__ import annotations
@@ -26,11 +27,14 @@ class DemandCache:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._frames: dict[dt.date, tuple[int, pl.DataFrame]] = {}
+        self._frames: dict[dt.date, tuple[tuple[int, str], pl.DataFrame]] = {}
 
-    def _version(self) -> int:
+    def _version(self) -> tuple[int, str]:
+        """The newest batch id and the latest import time: either moves on every import."""
+        query = select(func.coalesce(func.max(_BATCH.c.id), 0), func.max(_BATCH.c.created_at))
         with self._store.engine.connect() as conn:
-            return int(conn.execute(select(func.coalesce(func.max(_BATCH.c.id), 0))).scalar_one())
+            newest, latest = conn.execute(query).one()
+        return int(newest), str(latest)
 
     def building_demand(self, day: dt.date) -> pl.DataFrame:
         """Demand per compound × building × category on ``day`` (DEMAND_SCHEMA)."""

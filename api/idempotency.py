@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from api.errors import ApiError
+from data.store import write_transaction
 from data.tables import IdempotentRequestRow, table_of
 
 _REQUESTS = table_of(IdempotentRequestRow)
@@ -26,6 +30,32 @@ def fingerprint(*parts: bytes | str) -> str:
         digest.update(part.encode() if isinstance(part, str) else part)
         digest.update(b"\0")
     return digest.hexdigest()
+
+
+_local_locks: dict[tuple[str, str], threading.Lock] = {}
+_local_guard = threading.Lock()
+
+
+@contextmanager
+def exclusive(engine: Engine, username: str, key: str) -> Iterator[None]:
+    """Hold (user, key) alone while a request is answered, so two concurrent retries of one
+    upload never both run it: a PostgreSQL advisory lock across server processes, a lock
+    per key within the one process that serves a SQLite file."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as conn:
+            name = f"linli-idempotency|{username}|{key}"
+            conn.execute(text("SELECT pg_advisory_lock(hashtextextended(:n, 0))"), {"n": name})
+            try:
+                yield
+            finally:
+                conn.execute(
+                    text("SELECT pg_advisory_unlock(hashtextextended(:n, 0))"), {"n": name}
+                )
+        return
+    with _local_guard:
+        lock = _local_locks.setdefault((username, key), threading.Lock())
+    with lock:
+        yield
 
 
 def replay(engine: Engine, username: str, key: str, request_sha256: str) -> Any | None:
@@ -58,7 +88,7 @@ def remember(
         "created_at": dt.datetime.now(dt.UTC),
     }
     try:
-        with engine.begin() as conn:
+        with write_transaction(engine) as conn:
             conn.execute(insert(_REQUESTS).values(**values))
     except IntegrityError:
         stored = replay(engine, username, key, request_sha256)

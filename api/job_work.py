@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from data.store import Store
+from data.store import Store, write_transaction
 from data.tables import JobRow, table_of
 
 log = logging.getLogger("linli.jobs")
@@ -20,7 +20,7 @@ _JOBS = table_of(JobRow)
 
 
 def _set(store: Store, job_id: str, **values: Any) -> None:
-    with store.engine.begin() as conn:
+    with write_transaction(store.engine) as conn:
         conn.execute(update(_JOBS).where(_JOBS.c.job_id == job_id).values(**values))
 
 

@@ -25,7 +25,7 @@ from api.errors import ApiError, not_found
 from api.job_work import run_job
 from api.security import Principal
 from api.settings import Settings
-from data.store import Store
+from data.store import Store, write_transaction
 from data.tables import JobRow, table_of
 
 log = logging.getLogger("linli.jobs")
@@ -201,7 +201,7 @@ class JobRunner:
         if error is None:
             return
         log.error("job %s: worker failed: %r", job_id, error)
-        with self.store.engine.begin() as conn:
+        with write_transaction(self.store.engine) as conn:
             conn.execute(
                 update(_JOBS)
                 .where(

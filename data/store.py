@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -418,7 +419,15 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # a writer takes the write lock up front: waiting on busy_timeout there is safe,
+        # while upgrading a read lock later fails at once with "database is locked"
+        write = connection.get_execution_options().get("linli_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def write_transaction(engine: Engine) -> AbstractContextManager[Connection]:
+    """``engine.begin()`` for a transaction that writes (SQLite: BEGIN IMMEDIATE)."""
+    return engine.execution_options(linli_write=True).begin()
 
 
 class Store:
@@ -504,7 +513,7 @@ class Store:
     def _run_import(self, source: str, work: Callable[[Connection], ImportResult]) -> ImportResult:
         """Run ``work`` in one transaction; a constraint violation becomes a DataError."""
         try:
-            with self.engine.begin() as conn:
+            with write_transaction(self.engine) as conn:
                 return work(conn)
         except IntegrityError as error:
             detail = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
@@ -524,7 +533,9 @@ class Store:
         found = conn.execute(
             select(_BATCH.c.id).where(_BATCH.c.kind == kind, _BATCH.c.sha256 == digest)
         ).scalar_one_or_none()
-        if found is not None:
+        if found is not None:  # imported before: touched, so readers see the data may differ
+            touched = {"created_at": dt.datetime.now(dt.UTC)}
+            conn.execute(update(_BATCH).where(_BATCH.c.id == found).values(**touched))
             return int(found)
         statement = insert(_BATCH).returning(_BATCH.c.id)
         params = {

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from api import audit, idempotency
 from api.deps import StoreDep, User, require_compound
 from api.errors import ApiError, not_found
+from api.security import Principal
 from data.errors import DataError, Issue
 from data.jielong import parse_jielong
 from data.load import load_orders
@@ -108,11 +109,30 @@ def import_orders(
     request_sha = idempotency.fingerprint(
         "orders", compound_id, content, text or "", str(delivery_date)
     )
-    if idempotency_key:
+    if not idempotency_key:
+        return _import(store, user, compound_id, file, content, text, delivery_date)
+    with idempotency.exclusive(store.engine, user.username, idempotency_key):
         stored = idempotency.replay(store.engine, user.username, idempotency_key, request_sha)
         if stored is not None:
             response.headers["Idempotent-Replayed"] = "true"
             return ImportSummary.model_validate(stored)
+        summary = _import(store, user, compound_id, file, content, text, delivery_date)
+        idempotency.remember(
+            store.engine, user.username, idempotency_key, request_sha, 201, summary.model_dump()
+        )
+    return summary
+
+
+def _import(
+    store: StoreDep,
+    user: Principal,
+    compound_id: str,
+    file: UploadFile | None,
+    content: bytes,
+    text: str | None,
+    delivery_date: dt.date | None,
+) -> ImportSummary:
+    """Parse, import all or nothing, and audit one upload."""
     if store.compound(compound_id) is None:
         raise not_found("compound", compound_id)
     orders = _parse(compound_id, file, content, text, delivery_date, store)
@@ -128,17 +148,8 @@ def import_orders(
         import_id=result.import_id,
     )
     audit.record(
-        store.engine,
-        user,
-        "orders.import",
-        f"compound {compound_id}",
-        after=summary.model_dump(),
+        store.engine, user, "orders.import", f"compound {compound_id}", after=summary.model_dump()
     )
-    if idempotency_key:
-        stored = idempotency.remember(
-            store.engine, user.username, idempotency_key, request_sha, 201, summary.model_dump()
-        )
-        summary = ImportSummary.model_validate(stored)
     return summary
 
 

@@ -268,3 +268,51 @@ def test_geodata_import_admin_only_and_all_or_nothing(
     assert reply.status_code == 422
     assert all(i["file"] == "buildings.csv" and i["row"] for i in reply.json()["detail"])
     assert client.get("/compounds/c-lujiazui/buildings", headers=tokens["admin"]).json() == []
+
+
+def test_concurrent_retries_with_one_key_import_once(
+    client: TestClient, tokens: dict[str, dict[str, str]]
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    csv_text = (
+        "order_id,compound_id,building_id,room,delivery_date,category_id,quantity_units\n"
+        "o-race,c-tangqiao,c-tangqiao-b01,909,2022-04-15,eggs,2\n"
+    )
+    headers = {**tokens["leader_other"], "Idempotency-Key": "race-1"}
+
+    def send(_: int) -> Any:
+        files = {"file": ("race.csv", csv_text.encode(), "text/csv")}
+        return client.post("/compounds/c-tangqiao/orders", headers=headers, files=files)
+
+    with ThreadPoolExecutor(4) as pool:
+        replies = list(pool.map(send, range(4)))
+    assert [r.status_code for r in replies] == [201] * 4, [r.text for r in replies]
+    assert len({r.text for r in replies}) == 1  # every retry got the first answer
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in replies) == 3
+    orders = client.get("/compounds/c-tangqiao/orders", headers=tokens["leader_other"]).json()
+    assert [o["order_id"] for o in orders].count("o-race") == 1
+
+
+def test_demand_follows_a_reimport_of_earlier_content(
+    client: TestClient, tokens: dict[str, dict[str, str]]
+) -> None:
+    header = "order_id,compound_id,building_id,room,delivery_date,category_id,quantity_units\n"
+
+    def upload(units: int) -> None:
+        body = f"{header}o-flip,c-tangqiao,c-tangqiao-b01,808,2022-04-15,dairy,{units}\n"
+        files = {"file": ("flip.csv", body.encode(), "text/csv")}
+        reply = client.post("/compounds/c-tangqiao/orders", headers=tokens["leader_other"],
+                            files=files)  # fmt: skip
+        assert reply.status_code == 201, reply.text
+
+    def dairy() -> int:
+        rows = client.get(
+            f"/demand?delivery_date={DAY}&compound_id=c-tangqiao&category_id=dairy",
+            headers=tokens["admin"],
+        ).json()["items"]
+        return sum(r["quantity_units"] for r in rows)
+
+    for units in (1, 3, 1):  # the third upload repeats the first file exactly
+        upload(units)
+        assert dairy() == units
