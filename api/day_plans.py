@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from api.demand_cache import DemandCache
 from data.store import Store
 from data.tables import JobRow, table_of
 from routing.model import RoutingProblem, parent_id
@@ -29,8 +30,27 @@ class CurrentPlan:
     job_of_supplier: dict[str, str]
 
 
-def current_plan(store: Store, day: dt.date) -> CurrentPlan | None:
-    """The newest successful plan per supplier on ``day``, merged; None if none."""
+def current_plan(
+    store: Store, day: dt.date, cache: DemandCache | None = None
+) -> CurrentPlan | None:
+    """The newest successful plan per supplier on ``day``, merged; None if none.
+
+    With ``cache``, the merge is kept until another plan or re-plan of the day finishes.
+    """
+    if cache is None:
+        return _merge(store, day)
+    query = (
+        select(_JOBS.c.job_id)
+        .where(_JOBS.c.kind.in_(["plan", "replan"]), _JOBS.c.status == "succeeded")
+        .where(_JOBS.c.delivery_date == day)
+    )
+    with store.engine.connect() as conn:
+        jobs = tuple(sorted(conn.execute(query).scalars()))
+    return cache.memo(("current_plan", day, jobs), lambda: _merge(store, day))
+
+
+def _merge(store: Store, day: dt.date) -> CurrentPlan | None:
+    """Read and merge the day's plan jobs."""
     query = (
         select(_JOBS.c.job_id, _JOBS.c.result)
         .where(_JOBS.c.kind.in_(["plan", "replan"]), _JOBS.c.status == "succeeded")

@@ -1,49 +1,90 @@
-"""Aggregated demand per delivery date, recomputed when the data may have changed.
+"""Read caches of one server process, rebuilt whenever the stored data may have changed.
 
 Every import writes (or, for content imported before, touches) an ``import_batch`` row,
 so the newest batch id and the latest import time are a version of the data that every
-server process can read with one small query; a cached frame older than it is rebuilt.
-The cache is per process and holds one frame per date.
+server process can read with one small query; anything cached under an older version is
+rebuilt. Cached: demand per date, compounds, supply, each supplier's service area, and
+documents built from a plan (keyed also by the plan's job ids, which change on re-plans).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import func, select
 
 from data.aggregate import aggregate_demand
-from data.store import Store
+from data.schemas import Compound
+from data.store import Store, StoredSupply
 from data.tables import ImportBatch, table_of
+from matcher.service_area import served_compounds
 
 _BATCH = table_of(ImportBatch)
+T = TypeVar("T")
 
 
 class DemandCache:
-    """Building × category demand of a date, rebuilt after any later import."""
+    """Versioned memo of expensive reads; at most ``size`` entries, least recent dropped."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, size: int = 256) -> None:
         self._store = store
         self._lock = threading.Lock()
-        self._frames: dict[dt.date, tuple[tuple[int, str], pl.DataFrame]] = {}
+        self._size = size
+        self._entries: OrderedDict[Hashable, tuple[tuple[int, str], Any]] = OrderedDict()
 
-    def _version(self) -> tuple[int, str]:
+    def version(self) -> tuple[int, str]:
         """The newest batch id and the latest import time: either moves on every import."""
         query = select(func.coalesce(func.max(_BATCH.c.id), 0), func.max(_BATCH.c.created_at))
         with self._store.engine.connect() as conn:
             newest, latest = conn.execute(query).one()
         return int(newest), str(latest)
 
+    def memo(
+        self, key: Hashable, build: Callable[[], T], version: tuple[int, str] | None = None
+    ) -> T:
+        """``build()`` once per data version for ``key``."""
+        version = version or self.version()
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None and found[0] == version:
+                self._entries.move_to_end(key)
+                value: T = found[1]
+                return value
+        value = build()
+        with self._lock:
+            self._entries[key] = (version, value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
     def building_demand(self, day: dt.date) -> pl.DataFrame:
         """Demand per compound × building × category on ``day`` (DEMAND_SCHEMA)."""
-        version = self._version()
-        with self._lock:
-            found = self._frames.get(day)
-        if found is not None and found[0] == version:
-            return found[1]
-        frame = aggregate_demand(self._store.order_lines(day)).collect()
-        with self._lock:
-            self._frames[day] = (version, frame)
-        return frame
+        return self.memo(
+            ("demand", day), lambda: aggregate_demand(self._store.order_lines(day)).collect()
+        )
+
+    def compounds(self) -> list[Compound]:
+        """Every compound, by id."""
+        return self.memo("compounds", self._store.compounds)
+
+    def supply(self) -> StoredSupply:
+        """Every supplier with what it brings."""
+        return self.memo("supply", self._store.supply)
+
+    def served(self, supplier_id: str, day: dt.date) -> frozenset[str]:
+        """Compounds the supplier's offers of ``day`` (else all its offers) may serve."""
+
+        def build() -> frozenset[str]:
+            supply = self.supply()
+            offers = [o for o in supply.offers if o.supplier_id == supplier_id]
+            dated = [o for o in offers if o.delivery_date == day] or offers
+            depots = [d for d in supply.depots if d.supplier_id == supplier_id]
+            return frozenset(served_compounds(self.compounds(), dated, depots))
+
+        return self.memo(("served", supplier_id, day), build)

@@ -64,23 +64,7 @@ def plan_day(
     if not documents:
         return DayPlan(problem, infeasible, plan, violations)
     routed = sorted({stop.compound_id for route in plan.routes for stop in route.stops})
-    levels = {
-        s.compound_id: s.level
-        for s in sorted(store.lockdown(), key=lambda s: s.valid_from)
-        if s.covers(day)
-    }
-    first_gate: dict[str, str] = {}
-    for route in plan.routes:
-        for stop in route.stops:
-            first_gate.setdefault(stop.compound_id, stop.gate_id)
-    wanted = set(routed)
-    pickups = plan_day_pickups(
-        [c for c in compounds if c.compound_id in wanted],
-        [b for b in store.buildings() if b.compound_id in wanted],
-        [g for g in gates if g.compound_id in wanted],
-        levels=levels,
-        delivery_gates=first_gate,
-    )
+    pickups = pickups_for(store, day, plan, set(routed))
     docs = build_documents(
         problem,
         plan,
@@ -96,6 +80,29 @@ def plan_day(
         matrix=HaversineMatrix(circuity=params.circuity, speed_kmh=params.speed_kmh),
     )
     return DayPlan(problem, infeasible, plan, violations, docs, pickups)
+
+
+def pickups_for(
+    store: Store, day: dt.date, plan: Plan, wanted: set[str]
+) -> dict[str, PickupPlan | PickupInfeasible]:
+    """Pickup points of the ``wanted`` compounds: their lockdown level on ``day``, and the
+    gate their first routed stop uses as the drop of a sealed compound."""
+    levels = {
+        s.compound_id: s.level
+        for s in sorted(store.lockdown(), key=lambda s: s.valid_from)
+        if s.compound_id in wanted and s.covers(day)
+    }
+    first_gate: dict[str, str] = {}
+    for route in plan.routes:
+        for stop in route.stops:
+            first_gate.setdefault(stop.compound_id, stop.gate_id)
+    return plan_day_pickups(
+        [c for c in store.compounds() if c.compound_id in wanted],
+        [b for b in store.buildings() if b.compound_id in wanted],
+        [g for g in store.gates() if g.compound_id in wanted],
+        levels=levels,
+        delivery_gates=first_gate,
+    )
 
 
 def write_plan(day_plan: DayPlan, folder: Path) -> Path:

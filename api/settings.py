@@ -39,8 +39,16 @@ class Settings(BaseSettings):
         if self.jwt_secret:
             return self.jwt_secret
         path = Path.cwd() / ".linli" / "jwt_secret"
+        known = _SECRETS.get(path)
+        if known is not None:
+            return known
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_hex(32), encoding="utf-8")
             path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
+        _SECRETS[path] = path.read_text(encoding="utf-8").strip()
+        return _SECRETS[path]
+
+
+_SECRETS: dict[Path, str] = {}
+"""Signing keys read from disk, by file (read once per process)."""

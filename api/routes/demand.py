@@ -22,7 +22,6 @@ from api.deps import StoreDep, User, require
 from api.security import Principal, Role
 from data.aggregate import compound_demand
 from data.store import Store
-from matcher.service_area import served_compounds
 
 router = APIRouter(tags=["demand"])
 
@@ -61,17 +60,13 @@ class DemandPage(BaseModel):
     items: list[DemandLine]
 
 
-def _scope(store: Store, user: Principal, day: dt.date) -> set[str] | None:
+def _scope(cache: DemandCache, user: Principal, day: dt.date) -> set[str] | None:
     """Compound ids the user may query (None: all)."""
     if user.role is Role.admin:
         return None
     if user.role is Role.leader:
         return {user.compound_id} if user.compound_id else set()
-    supply = store.supply()
-    offers = [o for o in supply.offers if o.supplier_id == user.supplier_id]
-    dated = [o for o in offers if o.delivery_date == day] or offers
-    depots = [d for d in supply.depots if d.supplier_id == user.supplier_id]
-    return served_compounds(store.compounds(), dated, depots)
+    return set(cache.served(user.supplier_id or "", day))
 
 
 def demand_frame(
@@ -87,7 +82,7 @@ def demand_frame(
     """Filtered demand lines with compound name and district, sorted by keys."""
     cache: DemandCache = request.app.state.demand
     frame = cache.building_demand(day)
-    scope = _scope(store, user, day)
+    scope = _scope(cache, user, day)
     if scope is not None:
         frame = frame.filter(pl.col("compound_id").is_in(sorted(scope)))
     if compound_id:
@@ -102,10 +97,13 @@ def demand_frame(
             pl.when(small).then(None).otherwise(pl.col(c)).alias(c)
             for c in ("priority_quantity_units", "priority_households")
         )
-    names = pl.DataFrame(
-        [(c.compound_id, c.name, c.district) for c in store.compounds()],
-        schema={"compound_id": pl.String, "compound_name": pl.String, "district": pl.String},
-        orient="row",
+    names = cache.memo(
+        "compound_names",
+        lambda: pl.DataFrame(
+            [(c.compound_id, c.name, c.district) for c in cache.compounds()],
+            schema={"compound_id": pl.String, "compound_name": pl.String, "district": pl.String},
+            orient="row",
+        ),
     )
     frame = frame.join(names, on="compound_id", how="left")
     if district:

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
-from api.day_plans import current_plan
+from api.day_plans import CurrentPlan, current_plan
+from api.demand_cache import DemandCache
 from api.deps import StoreDep, User, require, require_compound
 from api.errors import ApiError, not_found
+from api.planning import pickups_for
 from api.security import Role
 from data.store import Store
+from routing.pickup_day import pickup_lookup
 from routing.sheets import (
     Documents,
     LeaderSortingList,
@@ -26,13 +29,21 @@ from routing.sheets import (
 router = APIRouter(prefix="/compounds/{compound_id}", tags=["documents"])
 
 
-def _documents(store: Store, compound_id: str, day: dt.date) -> Documents:
-    """Documents of the current plan restricted to routes that stop at ``compound_id``."""
+def _documents(request: Request, store: Store, compound_id: str, day: dt.date) -> Documents:
+    """Documents of the current plan restricted to routes that stop at ``compound_id``,
+    built once per plan and data version."""
     if store.compound(compound_id) is None:
         raise not_found("compound", compound_id)
-    current = current_plan(store, day)
+    cache: DemandCache = request.app.state.demand
+    current = current_plan(store, day, cache)
     if current is None:
         raise ApiError(404, "not_found", f"no plan on {day}; a dispatcher plans it first")
+    key = ("documents", compound_id, day, tuple(sorted(current.job_of_supplier.items())))
+    return cache.memo(key, lambda: _build(store, compound_id, day, current))
+
+
+def _build(store: Store, compound_id: str, day: dt.date, current: CurrentPlan) -> Documents:
+    """Build the documents of the routes that stop at ``compound_id``."""
     routes = tuple(
         r for r in current.plan.routes if any(s.compound_id == compound_id for s in r.stops)
     )
@@ -50,17 +61,18 @@ def _documents(store: Store, compound_id: str, day: dt.date) -> Documents:
         drivers=supply.drivers,
         orders=[o for c in visited for o in store.orders(c, day)],
         depots=supply.depots,
+        pickup_points=pickup_lookup(pickups_for(store, day, plan, {compound_id})),
     )
 
 
 @router.get("/sorting-list", response_model=LeaderSortingList | SortingList)
 def sorting_list(
-    compound_id: str, store: StoreDep, user: User, delivery_date: dt.date
+    compound_id: str, request: Request, store: StoreDep, user: User, delivery_date: dt.date
 ) -> LeaderSortingList | SortingList:
     """The leader's list with household lines, or the aggregate list for an admin."""
     require(user, Role.admin, Role.leader)
     require_compound(user, compound_id)
-    documents = _documents(store, compound_id, delivery_date)
+    documents = _documents(request, store, compound_id, delivery_date)
     if user.role is Role.leader:
         for leader_list in documents.leader_sorting_lists:
             if leader_list.sorting_list.compound_id == compound_id:
@@ -74,10 +86,10 @@ def sorting_list(
 
 @router.get("/notices", response_model=list[PickupNotice])
 def pickup_notices(
-    compound_id: str, store: StoreDep, user: User, delivery_date: dt.date
+    compound_id: str, request: Request, store: StoreDep, user: User, delivery_date: dt.date
 ) -> list[PickupNotice]:
     """One pickup notice per building: time slot, pickup point, what arrives, chat text."""
     require(user, Role.admin, Role.leader)
     require_compound(user, compound_id)
-    documents = _documents(store, compound_id, delivery_date)
+    documents = _documents(request, store, compound_id, delivery_date)
     return [n for n in documents.pickup_notices if n.compound_id == compound_id]

@@ -11,12 +11,13 @@ import datetime as dt
 import enum
 from typing import Self
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import insert, select
 
 from api import audit
 from api.day_plans import CurrentPlan, current_plan
+from api.demand_cache import DemandCache
 from api.deps import StoreDep, User, require
 from api.errors import ApiError
 from api.jobs import JobKind, finished
@@ -83,9 +84,23 @@ class StopEvent(BaseModel):
     reported_by: str
 
 
-def _sheets(store: Store, day: dt.date, current: CurrentPlan, plan: Plan) -> list[SheetView]:
-    """Route sheets of ``plan``'s routes (a part of ``current``), with household orders of
-    the compounds they visit so unloading is split by building."""
+def _sheets(
+    request: Request, store: Store, day: dt.date, current: CurrentPlan, plan: Plan
+) -> list[SheetView]:
+    """Route sheets of ``plan``'s routes (a part of ``current``), built once per plan and
+    data version: household orders of the visited compounds split unloading by building."""
+    cache: DemandCache = request.app.state.demand
+    key = (
+        "route_sheets",
+        day,
+        tuple(sorted(current.job_of_supplier.items())),
+        tuple(sorted(r.vehicle_id for r in plan.routes)),
+    )
+    return cache.memo(key, lambda: _build_sheets(store, day, current, plan))
+
+
+def _build_sheets(store: Store, day: dt.date, current: CurrentPlan, plan: Plan) -> list[SheetView]:
+    """Build the route sheets of ``plan``'s routes."""
     visited = sorted({s.compound_id for r in plan.routes for s in r.stops})
     orders = [o for c in visited for o in store.orders(c, day)]
     supply = store.supply()
@@ -107,8 +122,8 @@ def _sheets(store: Store, day: dt.date, current: CurrentPlan, plan: Plan) -> lis
     ]
 
 
-def _plan_of(store: Store, day: dt.date) -> CurrentPlan:
-    current = current_plan(store, day)
+def _plan_of(request: Request, store: Store, day: dt.date) -> CurrentPlan:
+    current = current_plan(store, day, request.app.state.demand)
     if current is None:
         raise ApiError(404, "not_found", f"no plan on {day}; a dispatcher plans it first")
     return current
@@ -119,16 +134,19 @@ def _only(plan: Plan, keep: set[str]) -> Plan:
 
 
 @router.get("/route-sheets/mine", response_model=list[SheetView])
-def my_route_sheets(store: StoreDep, user: User, delivery_date: dt.date) -> list[SheetView]:
+def my_route_sheets(
+    request: Request, store: StoreDep, user: User, delivery_date: dt.date
+) -> list[SheetView]:
     """The signed-in driver's route sheets of the day (one per vehicle they drive)."""
     require(user, Role.driver)
-    current = _plan_of(store, delivery_date)
+    current = _plan_of(request, store, delivery_date)
     mine = {r.vehicle_id for r in current.plan.routes if r.driver_id == user.driver_id}
-    return _sheets(store, delivery_date, current, _only(current.plan, mine))
+    return _sheets(request, store, delivery_date, current, _only(current.plan, mine))
 
 
 @router.get("/route-sheets", response_model=list[SheetView])
 def route_sheets(
+    request: Request,
     store: StoreDep,
     user: User,
     delivery_date: dt.date,
@@ -140,9 +158,9 @@ def route_sheets(
         if supplier_id not in (None, user.supplier_id):
             raise ApiError(403, "forbidden", f"supplier {supplier_id!r} is not yours")
         supplier_id = user.supplier_id
-    current = _plan_of(store, delivery_date)
+    current = _plan_of(request, store, delivery_date)
     keep = {r.vehicle_id for r in current.plan.routes if supplier_id in (None, r.supplier_id)}
-    return _sheets(store, delivery_date, current, _only(current.plan, keep))
+    return _sheets(request, store, delivery_date, current, _only(current.plan, keep))
 
 
 def _stop_owner(store: Store, user: Principal, job_id: str, delivery_id: str) -> tuple[str, int]:

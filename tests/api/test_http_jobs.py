@@ -196,6 +196,7 @@ def test_documents_and_stop_reports_after_planning(
         "c-huamu-b12",
     }
     assert not [f for f in HOUSEHOLD if f in notices.text]
+    assert all(not n["at_gate"] and n["pickup_point"] for n in notices.json())  # planned
 
     stop = sheets[0]["sheet"]["stops"][0]
     delivery_id = stop["unload"][0]["delivery_ids"][0]
