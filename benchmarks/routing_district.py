@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
             lon=c.lon,
             lat=c.lat,
             synthetic=True,
-        )  # fmt: skip
+        )
         for c in compounds
     ]
     categories = [c for c in load_categories(demo_files().categories) if c.category_id in kept]
