@@ -15,7 +15,8 @@ Each instance is solved, in the same run and with the same integer data, by:
   10 s per time unit); the plan must pass ``routing.check.check_plan``;
 - ``pyvrp``: PyVRP's default solver on a ``pyvrp.Model`` (one vehicle type of 25, all
   clients required);
-- ``ortools``: OR-Tools routing, path-cheapest-arc start then guided local search;
+- ``ortools``: OR-Tools routing, parallel cheapest insertion start (path cheapest arc
+  finds no first solution on tight R1/RC1 windows), then guided local search;
 - ``vroom``: VROOM (pyvroom), exploration level 5 (VROOM stops on its own, often earlier).
 
 Every solver gets one thread and ``--time-limit`` seconds. All routes, linli's included,
@@ -59,7 +60,7 @@ RESULTS = ROOT / "benchmarks" / "results" / "solomon.csv"
 SOLVERS = ("linli", "pyvrp", "ortools", "vroom")
 FAMILIES = ("C1", "C2", "R1", "R2", "RC1", "RC2")
 ORTOOLS_FIRST_SOLUTION = "PARALLEL_CHEAPEST_INSERTION"
-"""OR-Tools' first-solution strategy (name in ``routing_enums_pb2.FirstSolutionStrategy``)."""
+"""OR-Tools' first-solution strategy (a ``routing_enums_pb2.FirstSolutionStrategy`` name)."""
 SCALE = 10
 """Distances, times and service times are tenths of a Solomon unit (DIMACS truncation)."""
 CONVENTION = (
@@ -300,7 +301,7 @@ def run_pyvrp(inst: Instance, matrix: IntMatrix, limit: float, seed: int) -> Sol
 
 
 def run_ortools(inst: Instance, matrix: IntMatrix, limit: float, seed: int) -> Solved:
-    """OR-Tools routing: path cheapest arc, then guided local search until the limit."""
+    """OR-Tools routing: parallel cheapest insertion, then guided local search to the limit."""
     from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
     del seed  # OR-Tools' routing search is deterministic
