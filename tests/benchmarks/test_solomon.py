@@ -3,17 +3,11 @@ instances at 1 s passes both checkers, and the independent checker catches viola
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 import vrplib  # type: ignore[import-untyped]
 
-# benchmarks/ holds scripts, not a package: import the script as the module ``solomon``.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-
-from solomon import DATA, dimacs_matrix, read_instance, run_task, verify
+from benchmarks.solomon import DATA, dimacs_matrix, read_instance, run_task, verify
 
 
 @pytest.mark.parametrize("name", ["c101", "rc208"])
