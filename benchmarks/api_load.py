@@ -43,15 +43,12 @@ import math
 import os
 import random
 import secrets
-import signal
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager, suppress
+from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,9 +64,11 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
+from api import subprocess_server  # noqa: E402
 from api.accounts import add_user  # noqa: E402
 from api.demo_run import run_demo  # noqa: E402
 from api.security import Role  # noqa: E402
+from api.subprocess_server import Server, ServerStartError  # noqa: E402
 from data import load  # noqa: E402
 from data.demo import DEMO_DATE, DEMO_SEED, demo_files  # noqa: E402
 from data.store import Store, database_url  # noqa: E402
@@ -168,69 +167,17 @@ def postgres_database(admin_url: str | None) -> Iterator[str]:
         admin.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    """A ``linli serve`` subprocess in its own process group."""
-
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def cpu_s(self) -> float:
-        """User + system CPU seconds of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _tail(log: Path) -> str:
-    return log.read_text(encoding="utf-8", errors="replace")[-3000:]
-
-
 @contextmanager
 def serve(url: str, log: Path) -> Iterator[Server]:
-    """Start ``linli serve`` on ``url``, wait until /docs answers, stop it afterwards."""
-    port = _free_port()
+    """``linli serve`` on ``url``, stopped with SIGINT afterwards; a failed start ends the run."""
     env = {**os.environ, "LINLI_JWT_SECRET": secrets.token_hex(32)}
-    command = [sys.executable, "-m", "api.cli", "serve", "--db", url, "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"server exited with {process.returncode}:\n{_tail(log)}")
-            with suppress(httpx.TransportError):
-                if httpx.get(f"{server.base_url}/docs", timeout=2.0).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"server silent for {START_TIMEOUT_S:.0f} s:\n{_tail(log)}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        with suppress(ProcessLookupError):  # helpers the server started share its group
-            os.killpg(process.pid, signal.SIGKILL)
+        with subprocess_server.serve(
+            url, log, env=env, start_timeout_s=START_TIMEOUT_S, poll_s=0.2, graceful=True
+        ) as server:
+            yield server
+    except ServerStartError as error:
+        raise SystemExit(str(error)) from None
 
 
 def sign_in(base_url: str, username: str) -> dict[str, str]:

@@ -12,13 +12,10 @@ from __future__ import annotations
 import itertools
 import os
 import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,11 +23,12 @@ from typing import Any
 import httpx
 import pytest
 
+from api import subprocess_server
 from api.audit import verify
+from api.subprocess_server import Server, ServerStartError
 from data.store import Store
 from tests.api.conftest import PASSWORD
 
-ROOT = Path(__file__).resolve().parents[2]
 COMPOUND = "c-tangqiao"
 DAY = "2022-04-15"
 HEADER = (
@@ -47,65 +45,17 @@ START_TIMEOUT_S = 60.0
 REQUEST_TIMEOUT_S = 20.0
 
 
-def _free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-@dataclass
-class Server:
-    """A ``linli serve`` subprocess (its own process group) and its base URL."""
-
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def output(self) -> str:
-        """The server's log so far, for failure messages."""
-        return self.log.read_text(encoding="utf-8", errors="replace")[-4000:]
-
-
 @contextmanager
 def serve(url: str, log: Path) -> Iterator[Server]:
-    """Start the server on ``url`` and wait until /docs answers; kill its group afterwards."""
-    port = _free_port()
+    """The real server on ``url``, killed with SIGKILL afterwards; a failed start fails the test."""
     env = {**os.environ, "LINLI_JWT_SECRET": "crash-test-secret-" + "k" * 32, "COLUMNS": "200"}
     env.pop("DATABASE_URL", None)
     env.pop("LINLI_DATABASE_URL", None)
-    command = [sys.executable, "-m", "api.cli", "serve", "--db", url, "--port", str(port)]
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"server exited with {process.returncode}:\n{server.output()}")
-            try:
-                if httpx.get(f"{server.base_url}/docs", timeout=2.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"server did not answer within {START_TIMEOUT_S} s:\n{server.output()}")
-            time.sleep(0.1)
-        yield server
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        with suppress(ProcessLookupError):  # helpers the server started share its group
-            os.killpg(process.pid, signal.SIGKILL)
+        with subprocess_server.serve(url, log, env=env, start_timeout_s=START_TIMEOUT_S) as server:
+            yield server
+    except ServerStartError as error:
+        pytest.fail(str(error))
 
 
 def _sign_in(base_url: str) -> dict[str, str]:
