@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
@@ -15,7 +13,7 @@ from api import audit
 from api.deps import StoreDep, User, require, require_compound
 from api.errors import ApiError, not_found
 from api.security import Principal, Role
-from data.errors import DataError, Issue
+from api.uploads import load_upload, upload_name
 from data.load import load_buildings, load_compounds, load_gates
 from data.schemas import Building, Compound, Datum, Gate, LockdownLevel, LockdownStatus
 from data.store import Store
@@ -100,25 +98,24 @@ def import_geodata(
 ) -> GeoImport:
     """Upsert compounds, buildings or gates (admin), all or nothing, every bad row listed."""
     require(user, Role.admin)
-    name = Path(file.filename or "upload.csv").name
-    if Path(name).suffix.lower() not in (".csv", ".xlsx", ".geojson", ".json"):
-        raise ApiError(422, "invalid_request", f"{name}: send CSV, XLSX or GeoJSON", "file")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(file.file.read(50 * 1024 * 1024))
-        try:
-            if kind is GeoKind.compounds:
-                result = store.import_compounds(load_compounds(path, datum=datum), source=name)
-            elif kind is GeoKind.buildings:
-                buildings = load_buildings(path, datum=datum, reference=store.reference())
-                result = store.import_compounds((), buildings, source=name)
-            else:
-                gates = load_gates(path, datum=datum, reference=store.reference())
-                result = store.import_compounds((), gates=gates, source=name)
-        except DataError as error:  # name the upload, not the temporary path
-            raise DataError(
-                [Issue(name, i.row, i.field, i.message, i.hint, i.value) for i in error.issues]
-            ) from None
+    name = upload_name(file, "upload.csv", (".csv", ".xlsx", ".geojson", ".json"),
+                       "CSV, XLSX or GeoJSON")  # fmt: skip
+    content = file.file.read(50 * 1024 * 1024)
+    if kind is GeoKind.compounds:
+        compounds = load_upload(name, content, lambda path: load_compounds(path, datum=datum))
+        result = store.import_compounds(compounds, source=name)
+    elif kind is GeoKind.buildings:
+        reference = store.reference()
+        buildings = load_upload(
+            name, content, lambda path: load_buildings(path, datum=datum, reference=reference)
+        )
+        result = store.import_compounds((), buildings, source=name)
+    else:
+        reference = store.reference()
+        gates = load_upload(
+            name, content, lambda path: load_gates(path, datum=datum, reference=reference)
+        )
+        result = store.import_compounds((), gates=gates, source=name)
     summary = GeoImport(
         kind=kind, inserted=result.inserted, updated=result.updated, unchanged=result.unchanged
     )

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Response, UploadFile
@@ -14,6 +12,7 @@ from api import audit, idempotency
 from api.deps import StoreDep, User, require_compound
 from api.errors import ApiError, not_found
 from api.security import Principal
+from api.uploads import load_upload, upload_name
 from data.errors import DataError, Issue
 from data.jielong import parse_jielong
 from data.load import load_orders
@@ -46,19 +45,9 @@ def _parse(
 ) -> list[HouseholdOrder]:
     """Orders from the upload or the pasted text; every row must be this compound's."""
     if file is not None:
-        name = Path(file.filename or "orders.csv").name
-        suffix = Path(name).suffix.lower()
-        if suffix not in UPLOAD_SUFFIXES:
-            raise ApiError(422, "invalid_request", f"{name}: send a .csv or .xlsx file", "file")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / name
-            path.write_bytes(content)
-            try:
-                orders = load_orders(path, reference=store.reference())
-            except DataError as error:  # name the upload, not the temporary path
-                raise DataError(
-                    [Issue(name, i.row, i.field, i.message, i.hint, i.value) for i in error.issues]
-                ) from None
+        name = upload_name(file, "orders.csv", UPLOAD_SUFFIXES, "a .csv or .xlsx file")
+        reference = store.reference()
+        orders = load_upload(name, content, lambda path: load_orders(path, reference=reference))
         strangers = [
             Issue(
                 name,

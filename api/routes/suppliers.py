@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import tempfile
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
@@ -20,7 +18,7 @@ from api import audit
 from api.deps import StoreDep, User, require, require_supplier
 from api.errors import ApiError, not_found
 from api.security import Role
-from data.errors import DataError, Issue
+from api.uploads import load_upload, upload_name
 from data.load import load_supply
 from data.schemas import Certificate, Depot, Driver, HolderKind, Offer, Supplier, Vehicle
 from data.store import StoredSupply
@@ -111,18 +109,11 @@ def upload_supply(
 ) -> SupplyImport:
     """Upsert the supplier's own depots, vehicles, drivers, certificates and offers."""
     require_supplier(user, supplier_id)
-    name = Path(file.filename or "supply.yaml").name
-    if Path(name).suffix.lower() not in (".yaml", ".yml", ".json"):
-        raise ApiError(422, "invalid_request", f"{name}: send a .yaml or .json file", "file")
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / name
-        path.write_bytes(file.file.read(5 * 1024 * 1024))
-        try:
-            bundle = load_supply(path, reference=store.reference())
-        except DataError as error:
-            raise DataError(
-                [Issue(name, i.row, i.field, i.message, i.hint, i.value) for i in error.issues]
-            ) from None
+    name = upload_name(file, "supply.yaml", (".yaml", ".yml", ".json"), "a .yaml or .json file")
+    reference = store.reference()
+    bundle = load_upload(
+        name, file.file.read(5 * 1024 * 1024), lambda path: load_supply(path, reference=reference)
+    )
     owners = {
         *(s.supplier_id for s in bundle.suppliers),
         *(d.supplier_id for d in bundle.depots),
