@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the test suite needs (installed with apt-get when missing and root).
-DEB_PACKAGES ?=
+DEB_PACKAGES ?= fonts-noto-cjk poppler-utils
 
 .PHONY: demo test lint sysdeps postgres clean
 

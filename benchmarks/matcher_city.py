@@ -73,6 +73,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--deterministic", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument(
+        "--deterministic-time",
+        type=float,
+        default=None,
+        help="CP-SAT deterministic-time budget of all stages (default: from --time-limit)",
+    )
     args = parser.parse_args(argv)
     n_compounds, n_categories, n_suppliers = PRESETS[args.preset]
     kept = tuple(c.category_id for c in CATEGORY_MIX[:n_categories])
@@ -110,7 +116,12 @@ def main(argv: list[str] | None = None) -> None:
     timings["build problem"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    params = Params(time_limit_s=args.time_limit, seed=args.seed, deterministic=args.deterministic)
+    params = Params(
+        time_limit_s=args.time_limit,
+        seed=args.seed,
+        deterministic=args.deterministic,
+        deterministic_time=args.deterministic_time,
+    )
     allocation = solve(problem, params)
     timings["solve"] = time.perf_counter() - start
     summary = allocation.summary()
@@ -139,6 +150,10 @@ def main(argv: list[str] | None = None) -> None:
     }
     for key, value in row.items():
         print(f"{key:>22}: {value}")
+    for stage in allocation.stages:
+        print(f"{'stage':>22}: {stage.text()}")
+    if allocation.message:
+        print(f"{'message':>22}: {allocation.message}")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     new = not RESULTS.exists()
     with RESULTS.open("a", newline="", encoding="utf-8") as handle:

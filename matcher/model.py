@@ -72,17 +72,35 @@ class DemandRow(Model):
 class Params(Model):
     """How to solve: limits, seed, and the configurable allocation rules.
 
-    ``num_workers`` defaults to 8 because CP-SAT's default on a 2-core machine is 2 workers,
-    which leaves out the LP-based and local-search subsolvers this model needs.
+    With ``deterministic`` (the default) each CP-SAT stage is ended by a deterministic-time
+    budget (work counted by the solver, not seconds), so the same input, seed and params
+    give the same allocation on any machine load; ``time_limit_s`` stays a wall-clock safety
+    net, and an allocation it cut short says so in its ``message``.
     """
 
-    time_limit_s: float = Field(default=30.0, gt=0, description="wall-clock limit, all stages")
+    time_limit_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="wall-clock limit, all stages (a safety net when deterministic)",
+    )
     seed: int = Field(default=0, ge=0)
-    num_workers: int = Field(default=8, ge=1)
+    num_workers: int = Field(
+        default=1,
+        ge=1,
+        description="CP-SAT workers: 1 is one sequential search; more interleave CP-SAT's "
+        "subsolvers in fixed batches (deterministic) or run its parallel portfolio (not "
+        "deterministic, 8 or more recommended)",
+    )
     deterministic: bool = Field(
         default=True,
-        description="CP-SAT interleaved (reproducible) search; False runs the parallel "
-        "portfolio, stronger within short limits but reproducible only when optimal",
+        description="end each stage on deterministic time (reproducible); False runs CP-SAT's "
+        "parallel portfolio on wall-clock time, reproducible only when every stage is optimal",
+    )
+    deterministic_time: float | None = Field(
+        default=None,
+        gt=0,
+        description="CP-SAT deterministic-time budget of all stages together; default "
+        "time_limit_s × matcher.solve.DTIME_PER_SECOND",
     )
     max_suppliers_per_compound: int = Field(
         default=3, ge=1, description="suppliers delivering to one compound per day"

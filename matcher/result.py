@@ -155,6 +155,14 @@ class StageReport(Model):
     )
     maximize: bool = True
     time_s: float = Field(default=0.0, ge=0)
+    deterministic_time: float = Field(
+        default=0.0, ge=0, description="CP-SAT's deterministic time spent (0 for other solvers)"
+    )
+    stopped_by: str | None = Field(
+        default=None,
+        description="what ended a stage that was not proven: 'deterministic_limit' "
+        "(reproducible) or 'wall_clock' (the safety net: may differ run to run)",
+    )
 
     @property
     def gap(self) -> float | None:
@@ -164,12 +172,13 @@ class StageReport(Model):
         return abs(self.bound - self.objective) / max(abs(self.bound), 1)
 
     def text(self) -> str:
-        """``name status objective/bound (gap) time``."""
+        """``name status objective/bound (gap) time [stopped by ...]``."""
+        stop = f" stopped by {self.stopped_by}" if self.stopped_by else ""
         if self.objective is None or self.gap is None:
-            return f"{self.name} {self.status} {self.time_s:.1f}s"
+            return f"{self.name} {self.status} {self.time_s:.1f}s{stop}"
         return (
             f"{self.name} {self.status} {self.objective}/{self.bound} "
-            f"(gap {100 * self.gap:.1f} %) {self.time_s:.1f}s"
+            f"(gap {100 * self.gap:.1f} %) {self.time_s:.1f}s{stop}"
         )
 
 

@@ -28,11 +28,16 @@ Objective: lexicographic, by sequential solves
 Each stage is solved to a relative gap of 0 and its objective is then fixed (``≥`` the
 value found, ``≤`` for minimisations) before the next. Sequential solves are used rather
 than weights because the weights that provably dominate (cost ≤ 10⁹ cents against units)
-overflow solver tolerances in a MIP and slow CP-SAT's LP bound. A stage stopped by the time
-limit still has its found value fixed; the result is then ``feasible``, not ``optimal``.
-Each stage gets ``STAGE_SHARE`` of the time left (the cost stage all that remains), and
-``Allocation.stages`` reports per stage the value fixed, the solver's proven bound, the gap
-and the time. When the greedy allocation already serves every servable compound ×
+overflow solver tolerances in a MIP and slow CP-SAT's LP bound (a served-units tie-break
+weighted into the priority and fairness stages was measured too: no more units served on
+the demo day or a generated 120-compound day, and a weaker fairness stage). A stage stopped
+by its budget still has its found value fixed; the result is then ``feasible``, not
+``optimal``. After every maximisation the solution is topped up by the greedy's second pass
+(never worse for it) and the topped-up value is the one fixed, so a later stage that finds
+nothing (or is cut) still leaves every unit the rules allow served. Stages share the budget
+by ``STAGE_SHARE`` (the cost stage takes what is left), and ``Allocation.stages`` reports
+per stage the value fixed, the solver's proven bound, the gap, the time, the deterministic
+time and what stopped it. When the greedy allocation already serves every servable compound ×
 category in full, stages 1–3 are at their upper bounds and are replaced by
 ``served == demand`` rows (only the cost stage is solved). Delivery flags ``y`` exist only
 where a rule needs them (min order > 1, a fixed delivery cost, a binding supplier limit,
@@ -92,24 +97,42 @@ The same model code runs on CP-SAT or on a MIP solver through ``pywraplp`` (``so
 
 Determinism
 -----------
-CP-SAT runs with ``random_seed = seed`` and ``interleave_search = True`` (subsolvers run
-in deterministic batches whatever the thread timing), with ``max_deterministic_time``
-set to ``DTIME_PER_SECOND`` × each stage's wall-clock budget so that the deterministic
-limit, not the wall clock, ends a stage that does not finish; variables are created in
-sorted input order. Caveat measured on the demo day: interleaved search checks the limit
-only between batches and its first batch costs ≈ 4 dtime (5–6 s wall, 14 s for the
-served stage with an 18-dtime batch), so with 7.5 s stages the wall clock, not the dtime
-limit, ends them and such a day is *not* reproducible run to run; ``num_workers=1`` does
-honour the dtime limit but runs at only 0.3 dtime/s here. Same input + seed → same
-allocation whenever no stage is stopped by the wall clock before the deterministic limit
-(always when the stages finish, i.e. ``optimal``). Measured cost of that guarantee: on
-these models interleaved search tends to run a stage to its budget even after reaching
-the optimum (an 8-compound instance: 4.0 s interleaved against 0.6 s for the parallel
-portfolio, same allocation), so ``Params.deterministic=False`` (parallel portfolio:
-faster and stronger, reproducible only when every stage is proven optimal) suits
-interactive use; ``num_workers=1`` is reproducible too but weak on shortage days
-(fairness floors 217/153 ‰ against 691/694 ‰ on the 60 × 8 instance). SCIP / HiGHS / CBC
-run single-threaded with a fixed seed.
+With ``Params.deterministic`` (the default) the same input, seed and params give the same
+allocation on any machine load: CP-SAT gets a *deterministic-time* budget (its own count of
+work, ``deterministic_budget``: ``deterministic_time``, or ``time_limit_s`` ×
+``DTIME_PER_SECOND``), split between the stages in advance by ``STAGE_SHARE``, with what a
+stage leaves unused passed on (a stage's deterministic time is itself reproducible). The
+wall clock (``time_limit_s``, all stages) stays as a safety net only: a stage it ends is
+reported with ``stopped_by="wall_clock"`` and the allocation's ``message`` says it may
+differ between runs. ``num_workers=1`` (default) runs one sequential search with presolve
+off (the complete hint is then a solution at once, and presolve's seconds, which CP-SAT
+does not count as deterministic time, are saved); ``num_workers > 1`` interleaves CP-SAT's
+subsolvers in batches of 3 × ``num_workers`` tasks (``interleave_search``), which is
+reproducible whatever the threads' timing but checks the budget only between batches
+(measured on the demo day at 3 dtime: 28–34 s wall, 34.1 % served, and the served and
+cost stages spent their budget in presolve without a solution).
+``Params.deterministic=False`` runs the parallel portfolio on wall-clock budgets,
+reproducible only when every stage is proven optimal. Variables are created in sorted
+input order. SCIP / HiGHS / CBC run single-threaded on the wall clock.
+
+Measured on the demo day (334 compounds, 5,700 pairs; 2 shared cores, load 2–4, seed
+20220415; ``.venv/bin/python`` runs of ``solve`` on ``api.matching``'s problem):
+
+- before (interleaved, 8 workers, dtime = 0.25 × each stage's wall budget): the wall clock
+  ended the stages, a stage cut before its first solution left the earlier stage's
+  un-topped solution (30 s: 21.9 % served, 78.8 % priority), runs differed under load.
+- one worker, presolve on, 2.5 dtime: 53 s wall (presolve ≈ 4 s a stage at 0 dtime; the
+  cost stage ended with no solution); presolve off: 28 s, same quality.
+- interleaved, batch 1 (CP-SAT's whole portfolio on one thread), 7.5 dtime: 60 s wall and
+  cut by the wall clock: each full-problem subsolver spends seconds loading the model.
+- default (one worker, ``DTIME_PER_SECOND`` = 0.03: 0.9 dtime at 30 s): 13 s to solve at
+  load 2–3 and 20 s beside a busy process, the same allocation and explanations each time:
+  33.7 % served, 78.8 % priority (the greedy's supplier choice: one worker improves
+  neither within 3 dtime). The parallel portfolio at 30 s: 35.4 / 37.3 / 44.2 % served and
+  78.8–78.9 % priority over three runs, each different, its cost stage often unsolved.
+- generated 120-compound day (``tests.matcher.instances.generated_day``): deterministic
+  0.9 / 1.5 / 3 dtime: 50.8 / 56.3 / 57.5 % served (71.6 % priority, optimal); parallel at
+  30 s: 55.1 %. There the budget buys quality: raise ``deterministic_time`` for it.
 
 No solution in time → ``greedy_allocation`` (by priority share, then cheapest eligible
 offer, respecting every hard rule), with ``status = fallback_greedy``.
@@ -117,6 +140,7 @@ offer, respecting every hard rule), with ``status = fallback_greedy``.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -125,10 +149,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
+import numpy as np
+import numpy.typing as npt
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
-from matcher.eligibility import Eligibility, Reason, check_eligibility
+from matcher.eligibility import REASONS, Eligibility, Reason, check_eligibility
 from matcher.model import DemandRow, Params, Problem
 from matcher.result import (
     Allocation,
@@ -147,8 +173,12 @@ DEFAULT_SOLVER: SolverName = "cp-sat"
 PERMILLE = 1000
 STAGE_SHARE = {"priority": 1.0, "fairness": 1.0, "served": 1.0, "fairness_cap": 1.0}
 """Relative time shares of the stages; the cost stage gets whatever is left."""
-DTIME_PER_SECOND = 0.25
-"""Deterministic-time budget per wall-clock second of a stage (CP-SAT, deterministic mode)."""
+MIN_STAGE_DTIME = 0.05
+"""Deterministic time every stage gets even when earlier ones spent the budget: enough to
+load the hint as a first solution, so each stage reports a value and a bound."""
+DTIME_PER_SECOND = 0.03
+"""Default deterministic-time budget per second of ``time_limit_s`` (deterministic mode);
+low enough that the demo day ends on it, not on the wall clock (see the module docstring)."""
 
 
 # --- the instance, flattened to integer arrays ---------------------------------------------
@@ -229,6 +259,8 @@ class _StageOutcome:
     optimal: bool
     objective: int
     bound: int
+    dtime: float = 0.0
+    stopped_by: str | None = None
 
 
 class _Backend:
@@ -249,8 +281,15 @@ class _Backend:
         raise NotImplementedError
 
     def solve(
-        self, objective: Any, maximize: bool, time_limit_s: float, hint: dict[Any, int]
+        self,
+        objective: Any,
+        maximize: bool,
+        time_limit_s: float,
+        dtime_limit: float | None,
+        hint: dict[Any, int],
     ) -> _StageOutcome:
+        """Optimise ``objective`` within ``time_limit_s`` seconds and, where the back-end
+        supports it, ``dtime_limit`` units of deterministic time."""
         raise NotImplementedError
 
     def value(self, var: Any) -> int:
@@ -278,7 +317,12 @@ class _CpSat(_Backend):
         return cp_model.LinearExpr.sum(list(terms))
 
     def solve(
-        self, objective: Any, maximize: bool, time_limit_s: float, hint: dict[Any, int]
+        self,
+        objective: Any,
+        maximize: bool,
+        time_limit_s: float,
+        dtime_limit: float | None,
+        hint: dict[Any, int],
     ) -> _StageOutcome:
         if maximize:
             self.model.maximize(objective)
@@ -289,21 +333,31 @@ class _CpSat(_Backend):
             self.model.add_hint(var, value)
         p = self.solver.parameters
         p.max_time_in_seconds = max(0.01, time_limit_s)
-        # the deterministic limit should bind before the wall clock, so that a run cut short
-        # is cut at the same point every time (dtime runs slower than wall time here)
-        p.max_deterministic_time = max(0.01, time_limit_s * DTIME_PER_SECOND)
+        if dtime_limit is not None:
+            p.max_deterministic_time = max(0.001, dtime_limit)
         p.random_seed = self.params.seed
         p.num_workers = self.params.num_workers
-        p.interleave_search = self.params.deterministic
+        # interleaved batches (3 tasks per worker) do not depend on the threads' timing
+        p.interleave_search = dtime_limit is not None and self.params.num_workers > 1
+        # one sequential worker skips presolve: the hint is then a solution at once, so a
+        # stage never ends empty-handed, and presolve's seconds are not in its budget
+        p.cp_model_presolve = not (dtime_limit is not None and self.params.num_workers == 1)
         p.relative_gap_limit = 0.0
         p.absolute_gap_limit = 0.0
         status = self.solver.solve(self.model)
         found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        dtime = self.solver.deterministic_time
+        stopped_by = None
+        if status != cp_model.OPTIMAL:
+            reached = dtime_limit is not None and dtime >= p.max_deterministic_time
+            stopped_by = "deterministic_limit" if reached else "wall_clock"
         return _StageOutcome(
             found=found,
             optimal=status == cp_model.OPTIMAL,
             objective=round(self.solver.objective_value) if found else 0,
             bound=round(self.solver.best_objective_bound) if found else 0,
+            dtime=dtime,
+            stopped_by=stopped_by,
         )
 
     def value(self, var: Any) -> int:
@@ -340,7 +394,12 @@ class _Mip(_Backend):
         return self.solver.Sum(list(terms))
 
     def solve(
-        self, objective: Any, maximize: bool, time_limit_s: float, hint: dict[Any, int]
+        self,
+        objective: Any,
+        maximize: bool,
+        time_limit_s: float,
+        dtime_limit: float | None,
+        hint: dict[Any, int],
     ) -> _StageOutcome:
         if maximize:
             self.solver.Maximize(objective)
@@ -359,6 +418,7 @@ class _Mip(_Backend):
             optimal=status == pywraplp.Solver.OPTIMAL,
             objective=round(self.solver.Objective().Value()) if found else 0,
             bound=round(self.solver.Objective().BestBound()) if found else 0,
+            stopped_by=None if status == pywraplp.Solver.OPTIMAL else "wall_clock",
         )
 
     def value(self, var: Any) -> int:
@@ -379,6 +439,8 @@ class _Stage:
     maximize: bool
     share: float
     """Share of the remaining time this stage may use (the last stage takes all of it)."""
+    value: Callable[[Sequence[int]], int] | None = None
+    """The objective's value at given quantities ``q`` (every stage but the last)."""
 
 
 @dataclass
@@ -512,10 +574,20 @@ def _build(flat: _Flat, be: _Backend, full_service: bool) -> _Built:
             priority_terms.append(v)
             priority_of_row[r] = v
     if priority_terms and not full_service:
-        stages.append(_Stage("priority", be.total(priority_terms), True, STAGE_SHARE["priority"]))
+        caps = [(flat.rows[r].priority_quantity_units, served_of[r]) for r in priority_of_row]
+        stages.append(
+            _Stage(
+                "priority",
+                be.total(priority_terms),
+                True,
+                STAGE_SHARE["priority"],
+                lambda x: sum(min(cap, got(x)) for cap, got in caps),
+            )
+        )
 
     # 2. max-min served share per category, over servable compounds
     floors = []
+    floor_values: list[Callable[[Sequence[int]], int]] = []
     rows_of_category: dict[str, list[int]] = defaultdict(list)
     for r in sorted(served):
         rows_of_category[flat.rows[r].category_id].append(r)
@@ -525,19 +597,28 @@ def _build(flat: _Flat, be: _Backend, full_service: bool) -> _Built:
             continue
         t = be.int_var(PERMILLE)
         every.append(t)
-        derived.append(
-            (t, _floor_of([(flat.rows[r].quantity_units, served_of[r]) for r in members]))
+        floor_values.append(
+            _floor_of([(flat.rows[r].quantity_units, served_of[r]) for r in members])
         )
+        derived.append((t, floor_values[-1]))
         for r in members:
             be.add(PERMILLE * served[r] >= flat.rows[r].quantity_units * t)
         floors.append(t)
     if floors and not full_service:
-        stages.append(_Stage("fairness", be.total(floors), True, STAGE_SHARE["fairness"]))
+        stages.append(
+            _Stage(
+                "fairness",
+                be.total(floors),
+                True,
+                STAGE_SHARE["fairness"],
+                lambda x: sum(floor(x) for floor in floor_values),
+            )
+        )
 
     # 3. total served
     if not full_service:
         total_served = be.total([served[r] for r in sorted(served)])
-        stages.append(_Stage("served", total_served, True, STAGE_SHARE["served"]))
+        stages.append(_Stage("served", total_served, True, STAGE_SHARE["served"], sum))
 
     # valid cuts for a binding supplier limit: what a compound can receive is at most what
     # its best N suppliers can cover (all of the covered rows, capacity ignored); the LP
@@ -558,6 +639,7 @@ def _build(flat: _Flat, be: _Backend, full_service: bool) -> _Built:
             row = flat.rows[pair.row]
             groups[district_of[row.compound_id], row.category_id][pair.supplier].append(p)
         excess = []
+        excess_values: list[Callable[[Sequence[int]], int]] = []
         for key in sorted(groups):
             by_supplier = groups[key]
             if len(by_supplier) < 2:
@@ -567,22 +649,26 @@ def _build(flat: _Flat, be: _Backend, full_service: bool) -> _Built:
             for supplier_id in sorted(by_supplier):
                 e = be.int_var(bound)
                 every.append(e)
-                derived.append(
-                    (
-                        e,
-                        _excess_of(
-                            _sum(by_supplier[supplier_id]),
-                            _sum([p for m in by_supplier.values() for p in m]),
-                            params.fairness_cap_pct,
-                        ),
+                excess_values.append(
+                    _excess_of(
+                        _sum(by_supplier[supplier_id]),
+                        _sum([p for m in by_supplier.values() for p in m]),
+                        params.fairness_cap_pct,
                     )
                 )
+                derived.append((e, excess_values[-1]))
                 mine = be.total([q[p] for p in by_supplier[supplier_id]])
                 be.add(e >= 100 * mine - params.fairness_cap_pct * volume)
                 excess.append(e)
         if excess:
             stages.append(
-                _Stage("fairness_cap", be.total(excess), False, STAGE_SHARE["fairness_cap"])
+                _Stage(
+                    "fairness_cap",
+                    be.total(excess),
+                    False,
+                    STAGE_SHARE["fairness_cap"],
+                    lambda x: sum(value(x) for value in excess_values),
+                )
             )
 
     # 5. cost
@@ -643,20 +729,22 @@ def _cover_bounds(flat: _Flat, limited: set[str]) -> dict[str, tuple[int, int]]:
         suppliers = sorted({flat.pairs[p].supplier for r in rows for p in flat.pairs_of_row[r]})
         if math.comb(len(suppliers), n) > MAX_SUBSETS_PER_COMPOUND:
             continue
-        bit = {supplier: 1 << k for k, supplier in enumerate(suppliers)}
-        masks = []
-        for r in rows:
-            mask = 0
+        col = {supplier: k for k, supplier in enumerate(suppliers)}
+        sells = np.zeros((len(suppliers), len(rows)), dtype=bool)
+        for c, r in enumerate(rows):
             for p in flat.pairs_of_row[r]:
-                mask |= bit[flat.pairs[p].supplier]
-            masks.append((mask, flat.rows[r].priority_quantity_units, flat.rows[r].quantity_units))
-        best_priority = best_demand = 0
-        for chosen in itertools.combinations(bit.values(), n):
-            subset = sum(chosen)
-            best_priority = max(best_priority, sum(pr for m, pr, _ in masks if m & subset))
-            best_demand = max(best_demand, sum(d for m, _, d in masks if m & subset))
-        out[compound_id] = (best_priority, best_demand)
+                sells[col[flat.pairs[p].supplier], c] = True
+        covered = sells[_combinations(len(suppliers), n)].any(axis=1)
+        priority = covered @ np.array([flat.rows[r].priority_quantity_units for r in rows])
+        demand = covered @ np.array([flat.rows[r].quantity_units for r in rows])
+        out[compound_id] = (int(priority.max(initial=0)), int(demand.max(initial=0)))
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _combinations(m: int, n: int) -> npt.NDArray[np.int64]:
+    """Every ``n``-subset of ``range(m)`` as a row, in ``itertools.combinations`` order."""
+    return np.array(list(itertools.combinations(range(m), n)), dtype=np.int64).reshape(-1, n)
 
 
 # --- entry point -----------------------------------------------------------------------
@@ -697,6 +785,9 @@ def solve(
     built = _build(flat, be, full)
     stages = built.stages
     deadline = started + params.time_limit_s
+    dtime_left = deterministic_budget(params) if params.deterministic else None
+    if solver != "cp-sat":
+        dtime_left = None  # single-threaded MIP back-ends: only the wall clock
     hint = built.hint(greedy)
     solution: list[int] | None = None
     reports: list[StageReport] = (
@@ -704,42 +795,77 @@ def solve(
         if full
         else []
     )
-    all_optimal = True
     bound: int | None = None
     for k, stage in enumerate(stages):
         left = deadline - time.monotonic()
-        later = sum(s.share for s in stages[k + 1 :])
-        budget = left if k == len(stages) - 1 else left * stage.share / (stage.share + later)
-        stage_started = time.monotonic()
-        outcome = be.solve(stage.objective, stage.maximize, budget, hint)
-        elapsed = time.monotonic() - stage_started
-        if not outcome.found:
-            reports.append(StageReport(name=stage.name, status="no_solution", time_s=elapsed))
-            all_optimal = False
+        if left <= 0:
+            reports.append(StageReport(name=stage.name, status="skipped", stopped_by="wall_clock"))
             break
+        later = sum(s.share for s in stages[k + 1 :])
+        fraction = 1.0 if k == len(stages) - 1 else stage.share / (stage.share + later)
+        if dtime_left is None:
+            outcome = be.solve(stage.objective, stage.maximize, left * fraction, None, hint)
+        else:  # the deterministic budget ends the stage; the wall clock is a safety net
+            stage_dtime = max(MIN_STAGE_DTIME, dtime_left * fraction)
+            outcome = be.solve(stage.objective, stage.maximize, left, stage_dtime, hint)
+            dtime_left = max(0.0, dtime_left - outcome.dtime)
+        elapsed = time.monotonic() - deadline + left
+        if not outcome.found:
+            reports.append(
+                StageReport(
+                    name=stage.name,
+                    status="no_solution",
+                    time_s=elapsed,
+                    deterministic_time=outcome.dtime,
+                    stopped_by=outcome.stopped_by,
+                )
+            )
+            if solution is None or stage.value is None:
+                break
+            # keep the earlier stage's (topped-up) solution: its value is this stage's floor
+            value = stage.value(solution)
+            be.add(stage.objective >= value if stage.maximize else stage.objective <= value)
+            continue
+        solution = [be.value(v) for v in built.q]
+        fixed = outcome.objective
+        if stage.maximize and stage.value is not None:
+            # the stage ignored later objectives: top its solution up (never worse for it)
+            solution = greedy_quantities(flat, solution)
+            fixed = max(fixed, stage.value(solution))
+            hint = built.hint(solution)
+        else:
+            hint = {v: be.value(v) for v in built.every}
+        stage_bound = outcome.bound
+        if outcome.optimal:
+            stage_bound = fixed
+        elif stage.maximize:
+            stage_bound = max(stage_bound, fixed)
         reports.append(
             StageReport(
                 name=stage.name,
                 status="optimal" if outcome.optimal else "feasible",
-                objective=outcome.objective,
-                bound=outcome.objective if outcome.optimal else outcome.bound,
+                objective=fixed,
+                bound=stage_bound,
                 maximize=stage.maximize,
                 time_s=elapsed,
+                deterministic_time=outcome.dtime,
+                stopped_by=outcome.stopped_by,
             )
         )
-        all_optimal = all_optimal and outcome.optimal
-        solution = [be.value(v) for v in built.q]
-        if stage.maximize and stage.name != "served":
-            # the stage ignored later objectives: top its solution up (never worse for it)
-            hint = built.hint(greedy_quantities(flat, solution))
-        else:
-            hint = {v: be.value(v) for v in built.every}
         if stage.maximize:
-            be.add(stage.objective >= outcome.objective)
+            be.add(stage.objective >= fixed)
         else:
-            be.add(stage.objective <= outcome.objective)
+            be.add(stage.objective <= fixed)
         if stage.name == "cost":
             bound = outcome.bound
+    cut = [r.name for r in reports if r.stopped_by == "wall_clock"]
+    message = ""
+    if cut and dtime_left is not None:
+        message = (
+            f"the wall-clock limit ({params.time_limit_s:g} s) ended stage(s) "
+            f"{', '.join(cut)} before their deterministic budget: this allocation may differ "
+            "between runs; raise time_limit_s or lower deterministic_time"
+        )
     if solution is None:
         return _allocation(
             flat,
@@ -749,11 +875,23 @@ def solve(
             None,
             started,
             solver,
-            message="no solution within the time limit; greedy allocation",
+            message="; ".join(
+                m for m in ("no solution within the time limit; greedy allocation", message) if m
+            ),
         )
     finished = len(reports) == len(stages) + int(full)
-    status = SolveStatus.optimal if all_optimal and finished else SolveStatus.feasible
-    return _allocation(flat, solution, status, tuple(reports), bound, started, solver)
+    proven = all(r.status.startswith("optimal") for r in reports)  # no "no_solution" either
+    status = SolveStatus.optimal if proven and finished else SolveStatus.feasible
+    return _allocation(
+        flat, solution, status, tuple(reports), bound, started, solver, message=message
+    )
+
+
+def deterministic_budget(params: Params) -> float:
+    """The deterministic time all CP-SAT stages may use together (see ``DTIME_PER_SECOND``)."""
+    if params.deterministic_time is not None:
+        return params.deterministic_time
+    return params.time_limit_s * DTIME_PER_SECOND
 
 
 def _serves_all(flat: _Flat, quantities: Sequence[int]) -> bool:
@@ -834,17 +972,21 @@ def greedy_quantities(flat: _Flat, start: Sequence[int] | None = None) -> list[i
             here.add(pair.supplier)
             used_in_row[r].add(pair.supplier)
 
-    def cover(rows: Sequence[int], subset: set[str]) -> tuple[int, int]:
-        priority = demand = 0
-        for r in rows:
-            avail = sum(
-                min(left[flat.pairs[p].offer], flat.pairs[p].ub)
-                for p in flat.pairs_of_row[r]
-                if flat.pairs[p].supplier in subset
-            )
-            priority += min(avail, flat.rows[r].priority_quantity_units)
-            demand += min(avail, flat.rows[r].quantity_units)
-        return priority, demand
+    def best_subset(rows: Sequence[int], suppliers: Sequence[str]) -> set[str]:
+        """The first ``n`` suppliers (in combination order) whose remaining capacity covers
+        the most priority demand, then the most demand, of ``rows`` (numpy over subsets)."""
+        col = {supplier: k for k, supplier in enumerate(suppliers)}
+        avail = np.zeros((len(suppliers), len(rows)), dtype=np.int64)
+        for c, r in enumerate(rows):
+            for p in flat.pairs_of_row[r]:
+                pair = flat.pairs[p]
+                avail[col[pair.supplier], c] += min(left[pair.offer], pair.ub)
+        combos = _combinations(len(suppliers), n)
+        got = avail[combos].sum(axis=1)
+        priority = np.minimum(got, [flat.rows[r].priority_quantity_units for r in rows]).sum(1)
+        demand = np.minimum(got, [flat.rows[r].quantity_units for r in rows]).sum(1)
+        tied = np.flatnonzero(priority == priority.max())
+        return {suppliers[k] for k in combos[tied[np.argmax(demand[tied])]]}
 
     def weight(compound_id: str) -> tuple[int, str]:
         rows = flat.rows_of_compound[compound_id]
@@ -854,11 +996,7 @@ def greedy_quantities(flat: _Flat, start: Sequence[int] | None = None) -> list[i
         rows = flat.rows_of_compound[compound_id]
         suppliers = sorted({flat.pairs[p].supplier for r in rows for p in flat.pairs_of_row[r]})
         if len(suppliers) > n and math.comb(len(suppliers), n) <= MAX_SUBSETS_PER_COMPOUND:
-            best = max(
-                itertools.combinations(suppliers, n),
-                key=lambda subset: cover(rows, set(subset)),
-            )
-            chosen[compound_id] = set(best)
+            chosen[compound_id] = best_subset(rows, suppliers)
         for r in rows:
             give(r, flat.rows[r].priority_quantity_units, chosen.get(compound_id))
 
@@ -991,6 +1129,7 @@ def _unmet(flat: _Flat, quantities: Sequence[int], served_row: dict[int, int]) -
     offers_of_category: dict[str, list[int]] = defaultdict(list)
     for i, offer in enumerate(problem.offers):
         offers_of_category[offer.category_id].append(i)
+    offers_of = offer_index(problem)
 
     result = []
     for r, row in enumerate(flat.rows):
@@ -1007,7 +1146,9 @@ def _unmet(flat: _Flat, quantities: Sequence[int], served_row: dict[int, int]) -
         reasons: tuple[SupplierReason, ...] = ()
         if not eligible:
             reason = UnmetReason.no_eligible_supplier
-            reasons = supplier_reasons(problem, flat.eligibility, row.compound_id, row.category_id)
+            reasons = supplier_reasons(
+                problem, flat.eligibility, row.compound_id, row.category_id, offers_of
+            )
         elif all(problem.offers[i].min_order_units > row.quantity_units for i in eligible):
             reason = UnmetReason.below_min_order
         else:
@@ -1046,30 +1187,37 @@ def _unmet(flat: _Flat, quantities: Sequence[int], served_row: dict[int, int]) -
 
 
 def supplier_reasons(
-    problem: Problem, eligibility: Eligibility, compound_id: str, category_id: str
+    problem: Problem,
+    eligibility: Eligibility,
+    compound_id: str,
+    category_id: str,
+    offers_of: dict[tuple[str, str], list[int]] | None = None,
 ) -> tuple[SupplierReason, ...]:
     """Per supplier, its offers' reasons for one compound × category (``category_not_offered``
-    for a supplier with no offer of the category)."""
+    for a supplier with no offer of the category); ``offers_of`` is ``offer_index(problem)``."""
+    offers_of = offers_of if offers_of is not None else offer_index(problem)
     j = problem.compound_index[compound_id]
     out: list[SupplierReason] = []
     for supplier in sorted(problem.suppliers, key=lambda s: s.supplier_id):
-        offers = [
-            (i, o)
-            for i, o in enumerate(problem.offers)
-            if o.supplier_id == supplier.supplier_id and o.category_id == category_id
-        ]
-        if not offers:
+        members = offers_of.get((supplier.supplier_id, category_id), [])
+        if not members:
             out.append(
                 SupplierReason(supplier_id=supplier.supplier_id, reason=Reason.category_not_offered)
             )
-        for i, offer in offers:
+        for i in members:
             out.append(
                 SupplierReason(
                     supplier_id=supplier.supplier_id,
-                    offer_id=offer.offer_id,
-                    reason=eligibility.reason(offer.offer_id, compound_id)
-                    if eligibility.reasons[i, j] != 0
-                    else Reason.eligible,
+                    offer_id=problem.offers[i].offer_id,
+                    reason=REASONS[int(eligibility.reasons[i, j])],
                 )
             )
     return tuple(out)
+
+
+def offer_index(problem: Problem) -> dict[tuple[str, str], list[int]]:
+    """Offer indices by (supplier_id, category_id), in problem order."""
+    index: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for i, offer in enumerate(problem.offers):
+        index[offer.supplier_id, offer.category_id].append(i)
+    return index

@@ -302,3 +302,54 @@ def random_world(
                 max_km=rng.uniform(6, 14),
             )
     return world
+
+
+def generated_day(
+    compounds: int, categories: int, suppliers: int, *, seed: int = 1, coverage: float = 0.9
+) -> Problem:
+    """A generated city day (``data.generate`` and ``data.generate_supply``), as the
+    city benchmark builds it: real categories, household orders, supplier offers."""
+    import polars as pl
+
+    from data.aggregate import aggregate_demand, compound_demand
+    from data.demo import demo_files
+    from data.generate import CATEGORY_MIX, generate_city, generate_orders
+    from data.generate_supply import generate_supply
+    from data.load import load_categories
+    from data.schemas import ORDER_LINE_SCHEMA
+
+    day = dt.date(2022, 4, 15)
+    kept = tuple(c.category_id for c in CATEGORY_MIX[:categories])
+    city = generate_city(compounds, seed=seed)
+    orders = generate_orders(city, delivery_date=day, seed=seed, category_ids=kept)
+    supply = generate_supply(
+        city.compounds,
+        n_suppliers=suppliers,
+        delivery_date=day,
+        seed=seed,
+        categories=kept,
+        coverage=coverage,
+    )
+    lines = orders.lazy().select(
+        "order_id",
+        "compound_id",
+        "building_id",
+        pl.concat_str(["compound_id", "building_id", "room"], separator="|").alias("household_key"),
+        "delivery_date",
+        "category_id",
+        pl.col("quantity_units").cast(pl.Int64),
+        (pl.col("priority_flags") != "").alias("priority"),
+    )
+    demand = compound_demand(aggregate_demand(lines.cast(ORDER_LINE_SCHEMA))).collect()
+    return Problem.from_frames(
+        day,
+        demand,
+        categories=[c for c in load_categories(demo_files().categories) if c.category_id in kept],
+        compounds=[Compound(**row, synthetic=True) for row in city.compounds.iter_rows(named=True)],
+        offers=supply.offers,
+        suppliers=supply.suppliers,
+        depots=supply.depots,
+        vehicles=supply.vehicles,
+        drivers=supply.drivers,
+        certificates=supply.certificates,
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
@@ -10,10 +12,16 @@ import pytest
 import matcher.solve as solve_module
 from data.schemas import CertificateType
 from matcher.eligibility import Reason, check_eligibility
-from matcher.model import DemandRow, Params
+from matcher.model import DemandRow, Params, Problem
 from matcher.result import Allocation, SolveStatus, UnmetReason
 from matcher.solve import solve
-from tests.matcher.instances import World, one_pair, random_world, shortage
+from tests.matcher.instances import (
+    World,
+    generated_day,
+    one_pair,
+    random_world,
+    shortage,
+)
 
 FAST = Params(time_limit_s=2.0, num_workers=2)
 
@@ -148,6 +156,55 @@ def test_same_seed_same_allocation() -> None:
     assert first.seed == second.seed == 7
     assert first.lines == second.lines
     assert first.unmet == second.unmet
+
+
+@pytest.fixture(scope="module")
+def generated() -> Problem:
+    """A mid-size generated day: 120 compounds × 6 categories, 10 suppliers, 90 % supply."""
+    return generated_day(120, 6, 10, seed=1)
+
+
+def _deterministic_twice(problem: Problem, params: Params, load: bool) -> None:
+    first = solve(problem, params)
+    busy: list[subprocess.Popen[bytes]] = []
+    if load:  # the second run shares the machine with a busy process
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])]
+    try:
+        second = solve(problem, params)
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
+    for allocation in (first, second):
+        # the deterministic budget, never the wall clock, ended every unfinished stage
+        assert allocation.message == "", allocation.message
+        assert all(s.stopped_by != "wall_clock" for s in allocation.stages)
+    assert any(s.stopped_by == "deterministic_limit" for s in first.stages)
+    assert first.lines == second.lines
+    assert first.unmet == second.unmet
+    assert first.objectives == second.objectives
+    assert [s.deterministic_time for s in first.stages] == [
+        s.deterministic_time for s in second.stages
+    ]
+
+
+def test_deterministic_budget_reproduces_a_generated_day(generated: Problem) -> None:
+    params = Params(time_limit_s=120.0, seed=3, num_workers=2, deterministic_time=0.3)
+    _deterministic_twice(generated, params, load=False)  # interleaved batches of 2
+
+
+def test_deterministic_budget_reproduces_under_cpu_load(generated: Problem) -> None:
+    params = Params(time_limit_s=120.0, seed=5, deterministic_time=0.4)
+    _deterministic_twice(generated, params, load=True)  # one sequential worker
+
+
+def test_wall_clock_safety_net_is_reported() -> None:
+    problem = random_world(2, compounds=60, suppliers=8).problem()
+    params = Params(time_limit_s=1.0, deterministic_time=1000.0)
+    allocation = solve(problem, params)
+    assert allocation.status in (SolveStatus.feasible, SolveStatus.fallback_greedy)
+    assert "wall-clock limit" in allocation.message and "differ" in allocation.message
+    assert any(s.stopped_by == "wall_clock" for s in allocation.stages)
 
 
 def test_greedy_fallback_when_no_solution(monkeypatch: pytest.MonkeyPatch) -> None:
