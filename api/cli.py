@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import polars as pl
 import typer
@@ -22,6 +22,9 @@ from data.schemas import Datum
 from data.store import Store
 from matcher.model import Params
 from routing.model import Params as RouteParams
+
+if TYPE_CHECKING:
+    from api.demo_run import PrintScope
 
 app = typer.Typer(
     name="linli",
@@ -213,8 +216,16 @@ def demo(
     out: Annotated[Path, typer.Option(help="folder for plan.json and the documents")] = Path(
         ".linli/demo-out"
     ),
+    print_scope: Annotated[
+        str,
+        typer.Option(
+            "--print",
+            help="sorting lists and notices printed as PDF + HTML: focus (the focus "
+            "compound's), all (every compound's, minutes) or none",
+        ),
+    ] = "focus",
 ) -> None:
-    """Run the whole embedded Shanghai day: load → store → aggregate → match → route."""
+    """Run the whole embedded Shanghai day: load → store → aggregate → match → route → print."""
     from api.demo_run import run_demo
 
     db.parent.mkdir(parents=True, exist_ok=True)
@@ -229,7 +240,15 @@ def demo(
             match_params=params,
             route_params=RouteParams(time_limit_s=route_time_limit, seed=seed),
             out_dir=out,
+            print_scope=_print_scope(print_scope),
         )
+
+
+def _print_scope(value: str) -> PrintScope:
+    """``--print`` checked: focus, all or none."""
+    if value not in ("focus", "all", "none"):
+        raise typer.BadParameter(f"--print must be focus, all or none, not {value!r}")
+    return cast("PrintScope", value)
 
 
 @app.command()

@@ -1,23 +1,25 @@
 """The embedded demo day: load the Shanghai demo files, store them, add orders, aggregate, report.
 
-Every stage that exists runs for real on the embedded data; stages whose issue has not
-landed yet (printable documents and pages) are named as such in the summary; pickup points are
-planned for every routed compound and named in the notices.
+Every stage runs for real on the embedded data: pickup points are planned for every routed
+compound and named in the notices, and the documents are printed as PDF and HTML.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from api.matching import match_day, print_allocation
+from api.matching import DayMatch, match_day, print_allocation
 from api.planning import plan_day, print_plan, write_plan
+from api.render.pdf import Printed, write_printables
 from data import load
 from data.aggregate import aggregate_demand, compound_demand
 from data.demo import DEMO_DATE, FOCUS_COMPOUND_ID, demo_files
@@ -27,14 +29,18 @@ from data.schemas import (
     BUILDING_SCHEMA,
     COMPOUND_SCHEMA,
     LOCKDOWN_LEVEL_ZH,
+    SHANGHAI,
     Compound,
     LockdownStatus,
     models_frame,
 )
 from data.store import Store
 from data.validate import Reference
+from matcher.groups import GroupState, close_groups, open_groups
+from matcher.ledger import Ledger, ledger_of
 from matcher.model import Params
 from routing.model import Params as RouteParams
+from routing.sheets import Documents
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,81 @@ class DemoSummary:
     """Demand of the focus compound per building × category."""
 
 
-PENDING_STAGES = (("printable documents and pages", 7),)
+PrintScope = Literal["focus", "all", "none"]
+"""Which sorting lists and notices the demo prints: the focus compound's, all, or none."""
+
+GROUP_OPENED = dt.time(12, 0)
+"""When the focus compound's groups open, the day before delivery (Shanghai time)."""
+GROUP_HOURS = 8
+"""How long the groups stay open for residents to sign up."""
+
+
+def focus_ledgers(match: DayMatch, compound_name: str) -> tuple[Ledger, ...]:
+    """The focus compound's groups as its day ran: opened from the allocation the day before,
+    the residents' orders committed, closed at the deadline, matched; their public ledgers."""
+    opened = dt.datetime.combine(DEMO_DATE - dt.timedelta(days=1), GROUP_OPENED, SHANGHAI)
+    deadline = opened + dt.timedelta(hours=GROUP_HOURS)
+    lines = tuple(line for line in match.allocation.lines if line.compound_id == FOCUS_COMPOUND_ID)
+    focus = match.allocation.model_copy(update={"lines": lines})
+    groups = open_groups(match.problem, focus, opened_at=opened, deadline=deadline)
+    signed = opened + dt.timedelta(hours=GROUP_HOURS // 2)
+    closed = close_groups([g.commit(g.allocated_units, signed) for g in groups], deadline)
+    offers = {offer.offer_id: offer for offer in match.problem.offers}
+    suppliers = {supplier.supplier_id: supplier.name for supplier in match.problem.suppliers}
+    ledgers = []
+    for group in closed:
+        if group.state is GroupState.formed:
+            group = group.advance(
+                GroupState.matched,
+                deadline,
+                note_zh="已成团，按匹配结果交由该供应商配送。",
+                note_en="formed; handed to the matched supplier for delivery.",
+            )
+        ledgers.append(
+            ledger_of(
+                group,
+                offers[group.offer_id],
+                compound_name=compound_name,
+                supplier_name=suppliers[group.supplier_id],
+            )
+        )
+    return tuple(ledgers)
+
+
+def print_documents(
+    console: Console,
+    documents: Documents,
+    ledgers: tuple[Ledger, ...],
+    folder: Path,
+    scope: PrintScope,
+) -> Printed | None:
+    """Write the day's documents as PDF and HTML under ``folder``, with a progress bar."""
+    if scope == "none":
+        return None
+    compounds = None if scope == "all" else {FOCUS_COMPOUND_ID}
+    chosen = {FOCUS_COMPOUND_ID} if compounds else {s.compound_id for s in documents.sorting_lists}
+    total = (
+        len(documents.route_sheets)
+        + len(ledgers)
+        + sum(2 for s in documents.sorting_lists if s.compound_id in chosen)
+        + sum(1 for n in documents.pickup_notices if n.compound_id in chosen)
+    )
+    with Progress(console=console, transient=True) as bar:
+        task = bar.add_task("printing documents (PDF + HTML)", total=total)
+        printed = write_printables(
+            documents,
+            folder,
+            ledgers=ledgers,
+            compounds=compounds,
+            progress=lambda done: bar.update(task, completed=done),
+        )
+    which = "every compound's" if scope == "all" else f"the focus compound {FOCUS_COMPOUND_ID}'s"
+    console.print(
+        f"printed {len(printed.pdf)} PDF and {len(printed.html)} HTML files under {folder}: "
+        f"all {len(documents.route_sheets)} route sheets, {len(ledgers)} group ledgers, and "
+        f"{which} sorting lists and pickup notices (--print all for every compound)"
+    )
+    return printed
 
 
 def run_demo(
@@ -66,13 +146,15 @@ def run_demo(
     match_params: Params | None = None,
     route_params: RouteParams | None = None,
     out_dir: Path | None = None,
+    print_scope: PrintScope = "focus",
 ) -> DemoSummary:
     """Run the demo day into the database at ``url`` and print its summary.
 
     With ``match_params`` the day's demand is also matched to the offers and the
     allocation summary printed; with ``route_params`` too, the deliveries are routed, and
     with ``out_dir`` the plan and its documents (route sheets, sorting lists, pickup
-    notices) are written there as JSON.
+    notices) are written there as JSON, and printed as PDF and HTML for ``print_scope``
+    together with the focus compound's group ledgers.
     """
     files = demo_files()
     with progress:
@@ -195,8 +277,21 @@ def run_demo(
                         f"documents written to {out_dir / 'index.json'}: "
                         f"{day_plan.documents.summary()}"
                     )
-    for stage, issue in PENDING_STAGES:
-        console.print(f"[dim]not yet: {stage} (lands with issue #{issue})[/]")
+                    focus_name = next(
+                        (
+                            c.name
+                            for c in match.problem.compounds
+                            if c.compound_id == FOCUS_COMPOUND_ID
+                        ),
+                        FOCUS_COMPOUND_ID,
+                    )
+                    print_documents(
+                        console,
+                        day_plan.documents,
+                        focus_ledgers(match, focus_name),
+                        out_dir,
+                        print_scope,
+                    )
     return summary
 
 

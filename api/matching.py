@@ -44,7 +44,7 @@ def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
         lockdown=store.lockdown(),
     )
     allocation = solve(problem, params)
-    return DayMatch(problem, allocation, explain(problem, allocation))
+    return DayMatch(problem, allocation, explain(problem, allocation, params=params))
 
 
 def print_allocation(console: Console, match: DayMatch) -> None:

@@ -51,16 +51,25 @@ def _slot(notice: PickupNotice) -> tuple[str, str]:
 def _goods(line: NoticeLine, pt: Callable[[int], int]) -> PosterLine:
     """What arrives of one category, with what was ordered when it is short."""
     name, unit = line.category.name_zh, line.category.unit
-    if line.units == 0:
-        return PosterLine(f"{name}  今日未到（订购 {line.ordered_units} {unit}）", pt(28))
     ordered = f"（订购 {line.ordered_units}）" if line.units < line.ordered_units else ""
     return PosterLine(f"{name}  {line.units} {unit}{ordered}", pt(32), bold=True)
 
 
-def poster_lines(notice: PickupNotice, scale: float = 1.0) -> tuple[PosterLine, ...]:
+def _missing(lines: list[NoticeLine], pt: Callable[[int], int]) -> PosterLine:
+    """The ordered categories that do not come today, named in one short paragraph so the
+    poster keeps to one page however many there are (the quantities are on the leader's list)."""
+    names = "、".join(line.category.name_zh for line in lines)
+    return PosterLine(f"今日未到（已订购）：{names}", pt(28))
+
+
+def poster_lines(
+    notice: PickupNotice, scale: float = 1.0, compact: bool = False
+) -> tuple[PosterLine, ...]:
     """The poster top to bottom: building, time slot, pickup point, goods, how to collect.
 
     ``scale`` shrinks the headline sizes to fit a page; no size goes under 24 pt.
+    ``compact`` puts each heading on the line of what it heads (取货时间 4月15日), for a
+    building with many categories.
     """
 
     def pt(size: int) -> int:
@@ -68,19 +77,34 @@ def poster_lines(notice: PickupNotice, scale: float = 1.0) -> tuple[PosterLine, 
 
     day, span = _slot(notice)
     where = "（车辆到货的小区门口）" if notice.at_gate else ""
-    lines = [
+    head = [
         PosterLine(f"{notice.compound_name} {notice.building_name}", pt(30), bold=True),
         PosterLine("团购到货 取货通知", pt(30), bold=True),
-        PosterLine("取货时间", pt(24), bold=True, rule_above=True),
-        PosterLine(day, pt(40), bold=True),
-        PosterLine(span, pt(48), bold=True),
-        PosterLine("取货地点", pt(24), bold=True, rule_above=True),
-        PosterLine(notice.pickup_point, pt(40), bold=True),
+    ]
+    if compact:
+        when_where = [
+            PosterLine(f"取货时间 {day}", pt(24), bold=True, rule_above=True),
+            PosterLine(span, pt(48), bold=True),
+            PosterLine(f"取货地点 {notice.pickup_point}", pt(40), bold=True, rule_above=True),
+        ]
+    else:
+        when_where = [
+            PosterLine("取货时间", pt(24), bold=True, rule_above=True),
+            PosterLine(day, pt(40), bold=True),
+            PosterLine(span, pt(48), bold=True),
+            PosterLine("取货地点", pt(24), bold=True, rule_above=True),
+            PosterLine(notice.pickup_point, pt(40), bold=True),
+        ]
+    lines = [
+        *head,
+        *when_where,
         PosterLine(f"离本楼约 {notice.walking_m} 米{where}", pt(24)),
         PosterLine("本楼到货", pt(24), bold=True, rule_above=True),
     ]
-    for line in notice.lines:
-        lines.append(_goods(line, pt))
+    lines.extend(_goods(line, pt) for line in notice.lines if line.units > 0)
+    missing = [line for line in notice.lines if line.units == 0]
+    if missing:
+        lines.append(_missing(missing, pt))
     rest = [
         text
         for text in notice.message_zh.splitlines()
@@ -102,12 +126,14 @@ def _height(pdf: Page, lines: tuple[PosterLine, ...]) -> float:
 
 
 def fit_poster(pdf: Page, notice: PickupNotice) -> tuple[PosterLine, ...]:
-    """The largest layout of ``notice`` that fits one page (else the smallest, over pages)."""
+    """The largest layout of ``notice`` that fits one page, headings on lines of their own if
+    it can (else the compact layout; the smallest, over pages, if nothing fits)."""
     room = float(pdf.eph)
-    for scale in SCALES:
-        lines = poster_lines(notice, scale)
-        if _height(pdf, lines) <= room:
-            return lines
+    for compact in (False, True):
+        for scale in SCALES:
+            lines = poster_lines(notice, scale, compact)
+            if _height(pdf, lines) <= room:
+                return lines
     return lines
 
 

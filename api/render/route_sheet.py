@@ -20,7 +20,7 @@ MAP_HEIGHT_MM = 95.0
 _UNLOAD_WIDTHS = (22.0, 14.0, 14.0, 50.0)
 
 
-def _validity(valid_until: dt.datetime | None, sheet: RouteSheet) -> tuple[str, str]:
+def validity(valid_until: dt.datetime | None, sheet: RouteSheet) -> tuple[str, str]:
     """(valid until, status) of a certificate, warning when it lapses before the route ends."""
     if valid_until is None:
         return "未登记 not on file", "请出车前补齐 / get it before leaving"
@@ -30,12 +30,25 @@ def _validity(valid_until: dt.datetime | None, sheet: RouteSheet) -> tuple[str, 
     return until, "有效 valid"
 
 
-def _buildings(line: UnloadLine) -> str:
+def buildings_text(line: UnloadLine) -> str:
     """``1号楼 3，2号楼 1；未分楼 2`` for an unload line."""
     text = "，".join(f"{b.building_name} {b.units}" for b in line.buildings)
     if line.unsorted_units:
         text += f"{'；' if text else ''}未分楼（团长分配）{line.unsorted_units}"
     return text or "—"
+
+
+def load_rows(sheet: RouteSheet) -> list[list[str]]:
+    """What the vehicle loads at the depot: per category label, units and kg."""
+    names = {
+        line.category.category_id: line.category for stop in sheet.stops for line in stop.unload
+    }
+    rows = []
+    for item in sheet.load_by_category:
+        ref = names.get(item.category_id)
+        label = item.category_id if ref is None else f"{ref.name_zh} ({ref.unit})"
+        rows.append([label, str(item.quantity_units), str(item.weight_kg)])
+    return rows
 
 
 def _unload_rows(stop: SheetStop) -> list[list[str]]:
@@ -47,7 +60,7 @@ def _unload_rows(stop: SheetStop) -> list[list[str]]:
                 line.category.name_zh,
                 f"{line.units} {line.category.unit}",
                 str(line.weight_kg),
-                _buildings(line),
+                buildings_text(line),
             ]
         )
     return rows
@@ -133,8 +146,8 @@ def route_sheet_pdf(sheet: RouteSheet, *, font: CjkFont | None = None) -> bytes:
         size_pt=10,
     )
     pdf.gap(2)
-    pass_until, pass_state = _validity(sheet.vehicle_pass_valid_until, sheet)
-    test_until, test_state = _validity(sheet.driver_test_valid_until, sheet)
+    pass_until, pass_state = validity(sheet.vehicle_pass_valid_until, sheet)
+    test_until, test_state = validity(sheet.driver_test_valid_until, sheet)
     pdf.grid(
         [
             ["证件 certificate", "有效至 valid until", "状态 status"],
@@ -145,14 +158,7 @@ def route_sheet_pdf(sheet: RouteSheet, *, font: CjkFont | None = None) -> bytes:
         size_pt=10,
     )
     pdf.gap(2)
-    names = {
-        line.category.category_id: line.category for stop in sheet.stops for line in stop.unload
-    }
-    load = [["装车 load", "件数 units", "重量 kg"]]
-    for item in sheet.load_by_category:
-        ref = names.get(item.category_id)
-        label = item.category_id if ref is None else f"{ref.name_zh} ({ref.unit})"
-        load.append([label, str(item.quantity_units), str(item.weight_kg)])
+    load = [["装车 load", "件数 units", "重量 kg"], *load_rows(sheet)]
     pdf.grid(load, (40, 15, 15), size_pt=10, align=("LEFT", "RIGHT", "RIGHT"))
     pdf.gap(3)
     if pdf.will_page_break(MAP_HEIGHT_MM + 2):

@@ -50,12 +50,12 @@ def _bar(pdf: Page, text: str, size_pt: float = 12) -> None:
     pdf.set_text_color(0)
 
 
-def _names(sorting_list: SortingList) -> dict[str, CategoryRef]:
+def category_names(sorting_list: SortingList) -> dict[str, CategoryRef]:
     """The list's categories by id."""
     return {total.category.category_id: total.category for total in sorting_list.categories}
 
 
-def _label(names: dict[str, CategoryRef], category_id: str) -> str:
+def category_label(names: dict[str, CategoryRef], category_id: str) -> str:
     """``蔬菜 (份)``, or the id when the category is unknown."""
     ref = names.get(category_id)
     return category_id if ref is None else f"{ref.name_zh} ({ref.unit})"
@@ -67,7 +67,7 @@ def _building_rows(building: BuildingSorting, names: dict[str, CategoryRef]) -> 
     for line in building.lines:
         rows.append(
             [
-                _label(names, line.category_id),
+                category_label(names, line.category_id),
                 str(line.ordered_units),
                 str(line.units),
                 str(line.priority_units),
@@ -80,7 +80,7 @@ def _building_rows(building: BuildingSorting, names: dict[str, CategoryRef]) -> 
 def _draw_aggregate(pdf: Page, sorting_list: SortingList) -> None:
     """The aggregate list: arrivals, totals per category, one table per building, notes."""
     day = sorting_list.delivery_date
-    names = _names(sorting_list)
+    names = category_names(sorting_list)
     pdf.para(f"{sorting_list.compound_name}  分拣单  Sorting list", 20, bold=True)
     pdf.para(f"{date_zh(day)}    按楼栋、品类分拣 per building and category", 12, bold=True)
     if sorting_list.short:
@@ -92,7 +92,13 @@ def _draw_aggregate(pdf: Page, sorting_list: SortingList) -> None:
     arrivals = [["到达 arrival", "门 gate", "车牌 plate", "品类 category", "件数 units"]]
     for a in sorting_list.arrivals:
         arrivals.append(
-            [hm(a.arrival, day), a.gate_name, a.plate, _label(names, a.category_id), str(a.units)]
+            [
+                hm(a.arrival, day),
+                a.gate_name,
+                a.plate,
+                category_label(names, a.category_id),
+                str(a.units),
+            ]
         )
     pdf.grid(arrivals, (14, 18, 20, 20, 12), size_pt=10, align=(*["LEFT"] * 4, "RIGHT"))
     pdf.gap(3)
@@ -101,7 +107,7 @@ def _draw_aggregate(pdf: Page, sorting_list: SortingList) -> None:
     for t in sorting_list.categories:
         totals.append(
             [
-                _label(names, t.category.category_id),
+                category_label(names, t.category.category_id),
                 str(t.ordered_units),
                 str(t.delivered_units),
                 str(t.priority_units),
@@ -142,7 +148,7 @@ def sorting_list_pdf(sorting_list: SortingList, *, font: CjkFont | None = None) 
     return bytes(pdf.output())
 
 
-def _flags(line: HouseholdLine) -> str:
+def flags_zh(line: HouseholdLine) -> str:
     """The household's priority flags in Chinese, ``、``-separated."""
     return "、".join(PRIORITY_ZH.get(flag, str(flag)) for flag in line.priority_flags)
 
@@ -158,10 +164,10 @@ def _household_rows(
                 h.room,
                 h.household_name,
                 h.phone,
-                _label(names, h.category_id),
+                category_label(names, h.category_id),
                 str(h.ordered_units),
                 str(h.units),
-                _flags(h),
+                flags_zh(h),
                 "代订" if h.proxy else "",
                 BOX,
             ]
@@ -187,7 +193,7 @@ def leader_sorting_list_pdf(
     )
     pdf.para("含住户个人信息，仅限团长使用，请勿转发  PRIVATE: leaders only", 12, bold=True)
     _draw_aggregate(pdf, sorting_list)
-    names = _names(sorting_list)
+    names = category_names(sorting_list)
     pdf.add_page()
     pdf.para(f"{sorting_list.compound_name}  住户明细  Household lines", 20, bold=True)
     pdf.para("按房号分发；优先户先分；代订户由志愿者送达 / hand out by room", 11)

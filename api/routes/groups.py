@@ -30,6 +30,7 @@ from matcher.groups import (
     Transition,
     close_groups,
 )
+from matcher.ledger import Ledger, ledger_of
 from matcher.service_area import in_service_area
 
 router = APIRouter(tags=["groups"])
@@ -82,30 +83,6 @@ class GroupView(BaseModel):
 
     group: Group
     ledger_path: str
-
-
-class Ledger(BaseModel):
-    """What anyone with the link may check: prices, amounts and the group's history."""
-
-    group_id: str
-    compound_name: str
-    supplier_name: str
-    category_id: str
-    package_name: str
-    state: GroupState
-    threshold_units: int
-    committed_units: int
-    case_size_units: int
-    unit_price_cents: int
-    list_price_cents: int | None
-    amount_cents: int = Field(description="committed units × unit price")
-    list_amount_cents: int | None = Field(description="committed units × supplier list price")
-    saving_cents: int | None
-    leader_commission_cents: int = Field(
-        default=0, description="disclosed: linli groups carry no leader commission"
-    )
-    deadline: dt.datetime
-    history: list[Transition]
 
 
 def _now() -> dt.datetime:
@@ -333,28 +310,11 @@ def public_ledger(token: Annotated[str, Path(max_length=64)], store: StoreDep) -
     if row is None:
         raise ApiError(404, "not_found", "no ledger at this link; ask the leader for it")
     group = Group.model_validate(row["data"])
-    offer = _offer(store, group.offer_id)
     compound = store.compound(group.compound_id)
     supplier = next(s for s in store.supply().suppliers if s.supplier_id == group.supplier_id)
-    amount = group.committed_units * offer.unit_price_cents
-    listed = (
-        None if offer.list_price_cents is None else group.committed_units * offer.list_price_cents
-    )
-    return Ledger(
-        group_id=group.group_id,
+    return ledger_of(
+        group,
+        _offer(store, group.offer_id),
         compound_name=compound.name if compound else group.compound_id,
         supplier_name=supplier.name,
-        category_id=group.category_id,
-        package_name=offer.package_name,
-        state=group.state,
-        threshold_units=group.threshold_units,
-        committed_units=group.committed_units,
-        case_size_units=offer.case_size_units,
-        unit_price_cents=offer.unit_price_cents,
-        list_price_cents=offer.list_price_cents,
-        amount_cents=amount,
-        list_amount_cents=listed,
-        saving_cents=None if listed is None else listed - amount,
-        deadline=group.deadline,
-        history=list(group.history),
     )

@@ -81,7 +81,7 @@ def test_demo_output_names_the_stages(tmp_path: Path) -> None:
     assert f"focus compound {FOCUS_COMPOUND_ID}: 28 buildings" in output
     assert "routes (" in output and "independent checker" in output
     assert (tmp_path / "out" / "plan.json").is_file()
-    assert "lands with issue #7" in output
+    assert "printed" in output and "PDF and" in output and "HTML files" in output
     assert "pickup points for" in output and "optimal" in output
     assert (tmp_path / "out" / "pickup_points.json").is_file()
 
@@ -261,3 +261,59 @@ def test_demo_writes_the_documents(demo_db: Path) -> None:
         (out / index.leader_sorting_lists[0]).read_text(encoding="utf-8")
     )
     assert leader.households and leader.sorting_list.compound_id == compounds[0]
+
+
+def test_demo_prints_every_document_type_as_pdf_and_html(demo_db: Path) -> None:
+    """Each kind of document of the demo day, as PDF and HTML: the Chinese put in comes out
+    of the PDF's text layer, pages are counted, and the household lines stay in the
+    leader's list only."""
+    from matcher.ledger import Ledger
+    from routing.sheets import DocumentIndex, LeaderSortingList, PickupNotice, RouteSheet
+    from tests.render.conftest import need_cjk_font, page_count, pdf_text
+
+    need_cjk_font()
+    out = demo_db.parent / "out"
+    index = DocumentIndex.model_validate_json((out / "index.json").read_text(encoding="utf-8"))
+
+    def printed(json_name: str) -> tuple[str, str, int]:
+        """(PDF text, HTML text, PDF pages) of the document written as ``json_name``."""
+        stem = out / json_name.removesuffix(".json")
+        pdf, html = stem.with_suffix(".pdf"), stem.with_suffix(".html")
+        assert pdf.is_file() and html.is_file(), f"{json_name} was not printed"
+        text = " ".join(pdf_text(pdf).split())
+        return text, html.read_text(encoding="utf-8"), page_count(pdf)
+
+    sheet = RouteSheet.model_validate_json((out / index.route_sheets[0]).read_text("utf-8"))
+    text, html, pages = printed(index.route_sheets[0])
+    wanted = ["配送路线单", sheet.plate, sheet.depot_name, sheet.stops[0].compound_name]
+    assert all(w in text and w in html for w in wanted) and pages >= 1
+    assert f'href="geo:{sheet.stops[0].gate_lat},{sheet.stops[0].gate_lon}"' in html
+    assert all(name.startswith("route_sheets/") for name in index.route_sheets)
+    assert len(list((out / "route_sheets").glob("*.pdf"))) == len(index.route_sheets)
+
+    focus = f"sorting_lists/{FOCUS_COMPOUND_ID}.json"
+    leader = LeaderSortingList.model_validate_json(
+        (out / f"sorting_lists_leader/{FOCUS_COMPOUND_ID}.json").read_text("utf-8")
+    )
+    name = leader.sorting_list.compound_name
+    household = leader.households[0].household_name
+    text, html, pages = printed(focus)
+    assert "分拣单" in text and name in text and name in html and pages >= 1
+    assert household not in text and household not in html
+    text, html, pages = printed(f"sorting_lists_leader/{FOCUS_COMPOUND_ID}.json")
+    assert "仅限团长" in text and household in text and household in html and pages >= 2
+
+    notice_name = next(n for n in index.pickup_notices if FOCUS_COMPOUND_ID in n)
+    notice = PickupNotice.model_validate_json((out / notice_name).read_text("utf-8"))
+    text, html, pages = printed(notice_name)
+    assert "取货通知" in text and notice.pickup_point in text and notice.building_name in html
+    assert pages == 1
+
+    ledgers = sorted((out / "ledgers").glob("*.pdf"))
+    assert ledgers, "the focus compound's groups have no ledger"
+    text = " ".join(pdf_text(ledgers[0]).split())
+    html = ledgers[0].with_suffix(".html").read_text(encoding="utf-8")
+    assert "团购账本" in text and "团长佣金" in text and name in text and name in html
+    assert page_count(ledgers[0]) == 1
+    assert not any(key in html for key in ("room", household))
+    assert Ledger.model_fields["leader_commission_cents"].default == 0

@@ -73,7 +73,7 @@ def test_poster_starts_with_time_and_place_and_never_goes_under_24_pt(
 def test_poster_says_what_is_short_and_what_did_not_come(notices: dict[str, PickupNotice]) -> None:
     texts = [line.text for line in poster_lines(notices["c1-b1"])]
     assert "蔬菜  5 份（订购 7）" in texts
-    assert "鸡蛋  今日未到（订购 1 盒）" in texts
+    assert "今日未到（已订购）：鸡蛋" in texts
     assert any("优先保障老人" in t for t in texts)  # the chat message's rules, not its header
     assert not any(t.startswith(("【", "取货时间：")) for t in texts)
 
