@@ -362,10 +362,17 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     job_workers: Annotated[int, typer.Option(help="worker processes for jobs")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, help="HTTP worker processes (one per core serves most)")
+    ] = 1,
+    access_log: Annotated[bool, typer.Option(help="log every request")] = True,
 ) -> None:
     """Start the HTTP API (uvicorn); SQLite by default, PostgreSQL with $DATABASE_URL."""
+    import os
+
     import uvicorn
 
+    from api.jobs import JobRunner
     from api.main import create_app
     from api.settings import Settings
 
@@ -374,8 +381,35 @@ def serve(
     settings = base.model_copy(
         update={"job_workers": job_workers, "database_url": url or base.database_url}
     )
-    console.print(f"linli API on http://{host}:{port} (docs at /docs), database {settings.url()}")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    console.print(
+        f"linli API on http://{host}:{port} (docs at /docs), database {settings.url()}, "
+        f"{workers} HTTP worker(s)"
+    )
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
+        return
+    # Several processes: migrate, make the signing key and recover stuck jobs here, once;
+    # each worker builds its app from the environment and skips the recovery.
+    settings.secret()
+    store = Store.open(settings.url())
+    try:
+        store.migrate()
+        JobRunner(store, settings, workers=job_workers).recover()
+    finally:
+        store.close()
+    os.environ.update(
+        LINLI_DATABASE_URL=settings.url(),
+        LINLI_JOB_WORKERS=str(job_workers),
+        LINLI_RECOVER_JOBS="false",
+    )
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=access_log,
+    )
 
 
 user_app = typer.Typer(help="user accounts of the HTTP API", no_args_is_help=True)

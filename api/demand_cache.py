@@ -26,6 +26,8 @@ from matcher.service_area import served_compounds
 
 _BATCH = table_of(ImportBatch)
 T = TypeVar("T")
+Version = tuple[int, str]
+"""The data version: newest import batch id and latest import time."""
 
 
 class DemandCache:
@@ -35,19 +37,18 @@ class DemandCache:
         self._store = store
         self._lock = threading.Lock()
         self._size = size
-        self._entries: OrderedDict[Hashable, tuple[tuple[int, str], Any]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[Version, Any]] = OrderedDict()
 
-    def version(self) -> tuple[int, str]:
+    def version(self) -> Version:
         """The newest batch id and the latest import time: either moves on every import."""
         query = select(func.coalesce(func.max(_BATCH.c.id), 0), func.max(_BATCH.c.created_at))
         with self._store.engine.connect() as conn:
             newest, latest = conn.execute(query).one()
         return int(newest), str(latest)
 
-    def memo(
-        self, key: Hashable, build: Callable[[], T], version: tuple[int, str] | None = None
-    ) -> T:
-        """``build()`` once per data version for ``key``."""
+    def memo(self, key: Hashable, build: Callable[[], T], version: Version | None = None) -> T:
+        """``build()`` once per data version for ``key``; pass ``version`` when the request
+        has read it already, so one request reads it once."""
         version = version or self.version()
         with self._lock:
             found = self._entries.get(key)
@@ -63,28 +64,32 @@ class DemandCache:
                 self._entries.popitem(last=False)
         return value
 
-    def building_demand(self, day: dt.date) -> pl.DataFrame:
+    def building_demand(self, day: dt.date, version: Version | None = None) -> pl.DataFrame:
         """Demand per compound × building × category on ``day`` (DEMAND_SCHEMA)."""
         return self.memo(
-            ("demand", day), lambda: aggregate_demand(self._store.order_lines(day)).collect()
+            ("demand", day),
+            lambda: aggregate_demand(self._store.order_lines(day)).collect(),
+            version,
         )
 
-    def compounds(self) -> list[Compound]:
+    def compounds(self, version: Version | None = None) -> list[Compound]:
         """Every compound, by id."""
-        return self.memo("compounds", self._store.compounds)
+        return self.memo("compounds", self._store.compounds, version)
 
-    def supply(self) -> StoredSupply:
+    def supply(self, version: Version | None = None) -> StoredSupply:
         """Every supplier with what it brings."""
-        return self.memo("supply", self._store.supply)
+        return self.memo("supply", self._store.supply, version)
 
-    def served(self, supplier_id: str, day: dt.date) -> frozenset[str]:
+    def served(
+        self, supplier_id: str, day: dt.date, version: Version | None = None
+    ) -> frozenset[str]:
         """Compounds the supplier's offers of ``day`` (else all its offers) may serve."""
 
         def build() -> frozenset[str]:
-            supply = self.supply()
+            supply = self.supply(version)
             offers = [o for o in supply.offers if o.supplier_id == supplier_id]
             dated = [o for o in offers if o.delivery_date == day] or offers
             depots = [d for d in supply.depots if d.supplier_id == supplier_id]
-            return frozenset(served_compounds(self.compounds(), dated, depots))
+            return frozenset(served_compounds(self.compounds(version), dated, depots))
 
-        return self.memo(("served", supplier_id, day), build)
+        return self.memo(("served", supplier_id, day), build, version)

@@ -23,6 +23,7 @@ from api.routes import (
     suppliers,
 )
 from api.settings import Settings
+from api.web import mount_web
 from data.store import Store
 
 DESCRIPTION = """\
@@ -47,7 +48,8 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        runner.recover()
+        if settings.recover_jobs:
+            runner.recover()
         if start_jobs:
             runner.start()
         try:
@@ -81,4 +83,5 @@ def create_app(settings: Settings | None = None, *, start_jobs: bool = True) -> 
         audit,
     ):
         app.include_router(module.router)
+    mount_web(app)
     return app

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import threading
+import time
+from collections import OrderedDict
 from typing import Any
 
 import jwt
@@ -64,16 +67,39 @@ def issue_token(principal: Principal, secret: str, minutes: int) -> str:
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
+_TOKEN_CACHE_SIZE = 4096
+_tokens: OrderedDict[tuple[str, str], tuple[int, Principal]] = OrderedDict()
+_tokens_lock = threading.Lock()
+
+
 def read_token(token: str, secret: str) -> Principal | None:
-    """The principal of a valid, unexpired token; None for anything else."""
+    """The principal of a valid, unexpired token; None for anything else.
+
+    A verified token is remembered with its expiry (a signature does not change), so a
+    client's repeated requests skip the HMAC and claim checks until the token expires.
+    """
+    key = (token, secret)
+    with _tokens_lock:
+        known = _tokens.get(key)
+        if known is not None:
+            _tokens.move_to_end(key)
+    if known is not None:
+        expires, principal = known
+        return principal if time.time() < expires else None
     try:
         claims = jwt.decode(token, secret, algorithms=[ALGORITHM], options={"require": ["exp"]})
-        return Principal(
+        principal = Principal(
             username=claims["sub"],
             role=Role(claims["role"]),
             compound_id=claims.get("compound_id"),
             supplier_id=claims.get("supplier_id"),
             driver_id=claims.get("driver_id"),
         )
-    except (jwt.PyJWTError, KeyError, ValueError):
+        expires = int(claims["exp"])
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError):
         return None
+    with _tokens_lock:
+        _tokens[key] = (expires, principal)
+        while len(_tokens) > _TOKEN_CACHE_SIZE:
+            _tokens.popitem(last=False)
+    return principal

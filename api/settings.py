@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     )
     token_minutes: int = Field(default=12 * 60, gt=0, description="access token lifetime")
     job_workers: int = Field(default=1, ge=1, description="worker processes for jobs")
+    recover_jobs: bool = Field(
+        default=True,
+        description="at start, mark jobs a stopped server left running as failed; off in the "
+        "HTTP worker processes of `linli serve --workers N`, whose parent recovers once",
+    )
     match_time_limit_s: float = Field(default=20.0, gt=0)
     route_time_limit_s: float = Field(default=20.0, gt=0)
 

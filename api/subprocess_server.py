@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,9 +47,15 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
 
     def cpu_s(self) -> float:
-        """User + system CPU seconds of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU seconds so far of the server's live processes (its process
+        group: HTTP and job workers included; Linux /proc)."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with suppress(OSError, IndexError, ValueError):
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[2]) == self.process.pid:
+                    ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
@@ -61,10 +67,14 @@ def serve(
     start_timeout_s: float = 60.0,
     poll_s: float = 0.1,
     graceful: bool = False,
+    options: Sequence[str] = (),
 ) -> Iterator[Server]:
-    """Start the server on database ``url`` and wait until /docs answers; stop it after."""
+    """Start the server on database ``url`` and wait until /docs answers; stop it after.
+
+    ``options`` are more ``linli serve`` options, e.g. ``("--workers", "2")``."""
     port = free_port()
     command = [sys.executable, "-m", "api.cli", "serve", "--db", url, "--port", str(port)]
+    command += list(options)
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command,

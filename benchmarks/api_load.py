@@ -4,8 +4,9 @@ For each backend a fresh database is made (SQLite: a file in a temporary folder;
 PostgreSQL: a database ``linli_bench_<random>`` on 127.0.0.1:5432, dropped afterwards) and
 loaded with the demo day exactly as ``linli demo`` loads it (``api.demo_run.run_demo``
 without matching or routing) and a dispatcher of the first demo supplier is added. The real
-server then runs as a subprocess (``python -m api.cli serve``, one uvicorn process, access
-log on as shipped); the dispatcher matches and routes the day through the API (``POST
+server then runs as a subprocess (``python -m api.cli serve``; ``--server-workers`` uvicorn
+processes, default one; access log on as shipped unless ``--no-access-log``); the dispatcher
+matches and routes the day through the API (``POST
 /match``, ``POST /plans``, ``--plan-seconds`` each) and a driver with a route in that plan
 is added. For each client count, that many closed-loop clients (each its own
 ``httpx.AsyncClient`` and connection) repeat:
@@ -168,12 +169,18 @@ def postgres_database(admin_url: str | None) -> Iterator[str]:
 
 
 @contextmanager
-def serve(url: str, log: Path) -> Iterator[Server]:
+def serve(url: str, log: Path, options: Sequence[str] = ()) -> Iterator[Server]:
     """``linli serve`` on ``url``, stopped with SIGINT afterwards; a failed start ends the run."""
     env = {**os.environ, "LINLI_JWT_SECRET": secrets.token_hex(32)}
     try:
         with subprocess_server.serve(
-            url, log, env=env, start_timeout_s=START_TIMEOUT_S, poll_s=0.2, graceful=True
+            url,
+            log,
+            env=env,
+            start_timeout_s=START_TIMEOUT_S,
+            poll_s=0.2,
+            graceful=True,
+            options=options,
         ) as server:
             yield server
     except ServerStartError as error:
@@ -403,7 +410,9 @@ def run_backend(
     load_database(url, demo)
     print(f"{backend}: demo day loaded in {time.perf_counter() - began:.1f} s", flush=True)
     rows: list[dict[str, str]] = []
-    with serve(url, folder / f"server-{backend}.log") as server:
+    options = ["--workers", str(args.server_workers)]
+    options += [] if args.access_log else ["--no-access-log"]
+    with serve(url, folder / f"server-{backend}.log", options) as server:
         dispatcher = sign_in(server.base_url, "bench_dispatcher")
         driver_id = None
         if "sheets" in args.driver_reads:
@@ -423,7 +432,12 @@ def run_backend(
 
             print(f"{backend}, {mix}: first requests {prime(server.base_url, cycle(0))}")
             for clients in args.clients:
-                labels = {"backend": backend, "driver_reads": mix}
+                labels = {
+                    "backend": backend,
+                    "driver_reads": mix,
+                    "server_workers": str(args.server_workers),
+                    "access_log": "on" if args.access_log else "off",
+                }
                 found = measure(server, cycle, clients, args, labels)
                 rows.extend(found)
                 total = found[-1]
@@ -443,7 +457,8 @@ def print_table(rows: Sequence[dict[str, str]], args: argparse.Namespace) -> Non
     """One rich table: backend × driver's read × clients × endpoint."""
     table = Table(
         title=f"linli API under load: demo day {DEMO_DATE}, {args.seconds:g} s per run "
-        f"after {args.warmup:g} s warm-up, think time {args.think_ms:g} ms",
+        f"after {args.warmup:g} s warm-up, think time {args.think_ms:g} ms, "
+        f"{args.server_workers} HTTP worker(s), access log {'on' if args.access_log else 'off'}",
         caption="driver reads: sheets = /route-sheets/mine, jobs = /jobs; latency client-side "
         "over 2xx answers; CPU: % of one core over the run (client and server share the machine)",
     )
@@ -509,6 +524,18 @@ def main(argv: list[str] | None = None) -> None:
         default=["sheets", "jobs"],
         help="the driver's request: sheets (/route-sheets/mine, plans the day first) and/or "
         "jobs (/jobs), comma-separated; each is a separate set of runs",
+    )
+    parser.add_argument(
+        "--server-workers",
+        type=int,
+        default=1,
+        help="HTTP worker processes (linli serve --workers)",
+    )
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the server logs every request (as shipped) or not",
     )
     parser.add_argument("--csv", type=Path, default=RESULTS, help="where to write the rows")
     args = parser.parse_args(argv)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from api.demand_cache import DemandCache
+from api.demand_cache import DemandCache, Version
 from api.deps import StoreDep, User, require
 from api.security import Principal, Role
 from data.aggregate import compound_demand
@@ -60,13 +60,13 @@ class DemandPage(BaseModel):
     items: list[DemandLine]
 
 
-def _scope(cache: DemandCache, user: Principal, day: dt.date) -> set[str] | None:
+def _scope(cache: DemandCache, user: Principal, day: dt.date, version: Version) -> set[str] | None:
     """Compound ids the user may query (None: all)."""
     if user.role is Role.admin:
         return None
     if user.role is Role.leader:
         return {user.compound_id} if user.compound_id else set()
-    return set(cache.served(user.supplier_id or "", day))
+    return set(cache.served(user.supplier_id or "", day, version))
 
 
 def demand_frame(
@@ -78,11 +78,13 @@ def demand_frame(
     category_id: str | None,
     district: str | None,
     compound_id: str | None,
+    version: Version | None = None,
 ) -> pl.DataFrame:
     """Filtered demand lines with compound name and district, sorted by keys."""
     cache: DemandCache = request.app.state.demand
-    frame = cache.building_demand(day)
-    scope = _scope(cache, user, day)
+    version = version or cache.version()
+    frame = cache.building_demand(day, version)
+    scope = _scope(cache, user, day, version)
     if scope is not None:
         frame = frame.filter(pl.col("compound_id").is_in(sorted(scope)))
     if compound_id:
@@ -100,10 +102,11 @@ def demand_frame(
     names = cache.memo(
         "compound_names",
         lambda: pl.DataFrame(
-            [(c.compound_id, c.name, c.district) for c in cache.compounds()],
+            [(c.compound_id, c.name, c.district) for c in cache.compounds(version)],
             schema={"compound_id": pl.String, "compound_name": pl.String, "district": pl.String},
             orient="row",
         ),
+        version,
     )
     frame = frame.join(names, on="compound_id", how="left")
     if district:
@@ -132,18 +135,34 @@ def query_demand(
 ) -> DemandPage | Response:
     """Aggregated demand in the caller's scope, filtered and paginated (CSV: every line)."""
     require(user, Role.admin, Role.dispatcher, Role.leader)
-    frame = demand_frame(
-        request, store, user, delivery_date, level, category_id, district, compound_id
-    )
+    cache: DemandCache = request.app.state.demand
+    version = cache.version()
+    # the answer depends on the caller's scope (role and binding) and the query only
+    who = (user.role, user.supplier_id, user.compound_id)
+    query = (delivery_date, level, category_id, district, compound_id, offset, limit, format)
+
+    def answer() -> bytes:
+        frame = demand_frame(
+            request, store, user, delivery_date, level, category_id, district, compound_id,
+            version,
+        )  # fmt: skip
+        if format == "csv":
+            return frame.write_csv().encode("utf-8")
+        page = frame.slice(offset, limit)
+        return (
+            DemandPage(
+                total_lines=frame.height,
+                total_units=int(frame["quantity_units"].sum() or 0),
+                offset=offset,
+                items=[DemandLine.model_validate(row) for row in page.iter_rows(named=True)],
+            )
+            .model_dump_json()
+            .encode("utf-8")
+        )
+
+    body = cache.memo(("demand_answer", who, query), answer, version)
     if format == "csv":
-        body = frame.write_csv()
         filename = f"demand-{delivery_date:%Y%m%d}-{level}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
-    page = frame.slice(offset, limit)
-    return DemandPage(
-        total_lines=frame.height,
-        total_units=int(frame["quantity_units"].sum() or 0),
-        offset=offset,
-        items=[DemandLine.model_validate(row) for row in page.iter_rows(named=True)],
-    )
+    return Response(body, media_type="application/json")

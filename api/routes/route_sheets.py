@@ -12,7 +12,7 @@ import enum
 from typing import Self
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from sqlalchemy import insert, select
 
 from api import audit
@@ -84,19 +84,26 @@ class StopEvent(BaseModel):
     reported_by: str
 
 
+_SHEETS = TypeAdapter(list[SheetView])
+
+
 def _sheets(
     request: Request, store: Store, day: dt.date, current: CurrentPlan, plan: Plan
-) -> list[SheetView]:
-    """Route sheets of ``plan``'s routes (a part of ``current``), built once per plan and
-    data version: household orders of the visited compounds split unloading by building."""
+) -> Response:
+    """Route sheets of ``plan``'s routes (a part of ``current``) as JSON, built once per plan
+    and data version: household orders of the visited compounds split unloading by building."""
     cache: DemandCache = request.app.state.demand
+    version = cache.version()
     key = (
         "route_sheets",
         day,
         tuple(sorted(current.job_of_supplier.items())),
         tuple(sorted(r.vehicle_id for r in plan.routes)),
     )
-    return cache.memo(key, lambda: _build_sheets(store, day, current, plan))
+    body = cache.memo(
+        key, lambda: _SHEETS.dump_json(_build_sheets(store, day, current, plan)), version
+    )
+    return Response(body, media_type="application/json")
 
 
 def _build_sheets(store: Store, day: dt.date, current: CurrentPlan, plan: Plan) -> list[SheetView]:
@@ -136,7 +143,7 @@ def _only(plan: Plan, keep: set[str]) -> Plan:
 @router.get("/route-sheets/mine", response_model=list[SheetView])
 def my_route_sheets(
     request: Request, store: StoreDep, user: User, delivery_date: dt.date
-) -> list[SheetView]:
+) -> Response:
     """The signed-in driver's route sheets of the day (one per vehicle they drive)."""
     require(user, Role.driver)
     current = _plan_of(request, store, delivery_date)
@@ -151,7 +158,7 @@ def route_sheets(
     user: User,
     delivery_date: dt.date,
     supplier_id: str | None = None,
-) -> list[SheetView]:
+) -> Response:
     """Route sheets of the day: a dispatcher gets their supplier's, an admin any supplier's."""
     require(user, Role.admin, Role.dispatcher)
     if user.role is Role.dispatcher:
