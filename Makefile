@@ -5,9 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Debian packages the test suite needs (installed with apt-get when missing and root).
-DEB_PACKAGES ?= fonts-noto-cjk poppler-utils
+DEB_PACKAGES ?= fonts-noto-cjk poppler-utils chromium
 
-.PHONY: demo test lint sysdeps postgres clean
+.PHONY: demo test lint sysdeps postgres webdeps clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "linli needs Python >= 3.11, found " + sys.version' \
@@ -41,12 +41,19 @@ postgres:
 	  else echo "warning: PostgreSQL is not answering on 127.0.0.1:5432; the store tests will fail under CI=true"; fi; \
 	fi
 
+# Leaflet (served to the map page) and axe-core (the browser tests) from api/web/package-lock.json.
+webdeps:
+	@if [ ! -d api/web/node_modules/leaflet ] || [ ! -d api/web/node_modules/axe-core ]; then \
+	  if command -v npm >/dev/null 2>&1; then npm ci --prefix api/web --no-audit --no-fund; \
+	  else echo "error: npm is missing; the pages' map and the browser tests need api/web's npm packages: install Node.js and npm (apt-get install -y npm), then run: npm ci --prefix api/web"; exit 1; fi; \
+	fi
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: $(VENV)/.installed-dev sysdeps postgres lint
+test: $(VENV)/.installed-dev sysdeps postgres webdeps lint
 	$(BIN)/pytest
 
 clean:
