@@ -46,6 +46,16 @@ class DemandCache:
             newest, latest = conn.execute(query).one()
         return int(newest), str(latest)
 
+    def peek(self, key: Hashable, version: Version) -> Any | None:
+        """The value kept for ``key`` at ``version``, or None: a lookup without I/O, so an
+        async endpoint can answer from the cache on the event loop."""
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found[0] != version:
+                return None
+            self._entries.move_to_end(key)
+            return found[1]
+
     def memo(self, key: Hashable, build: Callable[[], T], version: Version | None = None) -> T:
         """``build()`` once per data version for ``key``; pass ``version`` when the request
         has read it already, so one request reads it once."""

@@ -17,13 +17,13 @@ from data.store import Store
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 
 
-def get_store(request: Request) -> Store:
-    """The app's store (one engine, pooled connections)."""
+async def get_store(request: Request) -> Store:
+    """The app's store (one engine, pooled connections); async: no I/O, no threadpool hop."""
     store: Store = request.app.state.store
     return store
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -35,11 +35,12 @@ def get_session(store: Annotated[Store, Depends(get_store)]) -> Iterator[Session
         yield session
 
 
-def current_user(
+async def current_user(
     token: Annotated[str | None, Depends(oauth2)],
     settings: Annotated[Settings, Depends(get_settings)],
 ) -> Principal:
-    """The principal of the bearer token; 401 without a valid, unexpired one."""
+    """The principal of the bearer token; 401 without a valid, unexpired one (CPU only, and
+    a known token is a dictionary lookup, so it runs on the event loop)."""
     principal = read_token(token, settings.secret()) if token else None
     if principal is None:
         raise ApiError(401, "unauthorized", "sign in at /auth/token and send the bearer token")

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import polars as pl
 from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
 
@@ -120,7 +121,7 @@ def demand_frame(
     response_model=DemandPage,
     responses={200: {"content": {"text/csv": {}}, "description": "JSON, or CSV with format=csv"}},
 )
-def query_demand(
+async def query_demand(
     request: Request,
     store: StoreDep,
     user: User,
@@ -136,7 +137,7 @@ def query_demand(
     """Aggregated demand in the caller's scope, filtered and paginated (CSV: every line)."""
     require(user, Role.admin, Role.dispatcher, Role.leader)
     cache: DemandCache = request.app.state.demand
-    version = cache.version()
+    version = await run_in_threadpool(cache.version)
     # the answer depends on the caller's scope (role and binding) and the query only
     who = (user.role, user.supplier_id, user.compound_id)
     query = (delivery_date, level, category_id, district, compound_id, offset, limit, format)
@@ -160,7 +161,10 @@ def query_demand(
             .encode("utf-8")
         )
 
-    body = cache.memo(("demand_answer", who, query), answer, version)
+    key = ("demand_answer", who, query)
+    body = cache.peek(key, version)
+    if body is None:  # built once per data version, off the event loop
+        body = await run_in_threadpool(cache.memo, key, answer, version)
     if format == "csv":
         filename = f"demand-{delivery_date:%Y%m%d}-{level}.csv"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -9,22 +9,24 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Callable, Hashable
 from typing import Self
 
 from fastapi import APIRouter, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field, TypeAdapter, model_validator
 from sqlalchemy import insert, select
 
 from api import audit
 from api.day_plans import CurrentPlan, current_plan
-from api.demand_cache import DemandCache
+from api.demand_cache import DemandCache, Version
 from api.deps import StoreDep, User, require
 from api.errors import ApiError
 from api.jobs import JobKind, finished
 from api.security import Principal, Role
 from data.store import Store
 from data.tables import StopEventRow, table_of
-from routing.result import Plan
+from routing.result import Plan, Route
 from routing.sheets import RouteSheet, build_documents
 
 router = APIRouter(tags=["route sheets"])
@@ -87,22 +89,36 @@ class StopEvent(BaseModel):
 _SHEETS = TypeAdapter(list[SheetView])
 
 
-def _sheets(
-    request: Request, store: Store, day: dt.date, current: CurrentPlan, plan: Plan
+async def _sheets(
+    request: Request, store: Store, day: dt.date, keep: Callable[[Route], bool]
 ) -> Response:
-    """Route sheets of ``plan``'s routes (a part of ``current``) as JSON, built once per plan
-    and data version: household orders of the visited compounds split unloading by building."""
+    """Route sheets of the current plan's routes that ``keep`` picks, as JSON, built once per
+    plan and data version (household orders of the visited compounds split unloading by
+    building). The plan and version are read in one threadpool call; a known answer is then
+    sent from the cache on the event loop."""
     cache: DemandCache = request.app.state.demand
-    version = cache.version()
-    key = (
-        "route_sheets",
-        day,
-        tuple(sorted(current.job_of_supplier.items())),
-        tuple(sorted(r.vehicle_id for r in plan.routes)),
-    )
-    body = cache.memo(
-        key, lambda: _SHEETS.dump_json(_build_sheets(store, day, current, plan)), version
-    )
+
+    def lookup() -> tuple[Hashable, Version, CurrentPlan, Plan]:
+        version = cache.version()
+        current = _plan_of(request, store, day)
+        plan = _only(current.plan, {r.vehicle_id for r in current.plan.routes if keep(r)})
+        key = (
+            "route_sheets",
+            day,
+            tuple(sorted(current.job_of_supplier.items())),
+            tuple(sorted(r.vehicle_id for r in plan.routes)),
+        )
+        return key, version, current, plan
+
+    key, version, current, plan = await run_in_threadpool(lookup)
+    body = cache.peek(key, version)
+    if body is None:
+        body = await run_in_threadpool(
+            cache.memo,
+            key,
+            lambda: _SHEETS.dump_json(_build_sheets(store, day, current, plan)),
+            version,
+        )
     return Response(body, media_type="application/json")
 
 
@@ -141,18 +157,16 @@ def _only(plan: Plan, keep: set[str]) -> Plan:
 
 
 @router.get("/route-sheets/mine", response_model=list[SheetView])
-def my_route_sheets(
+async def my_route_sheets(
     request: Request, store: StoreDep, user: User, delivery_date: dt.date
 ) -> Response:
     """The signed-in driver's route sheets of the day (one per vehicle they drive)."""
     require(user, Role.driver)
-    current = _plan_of(request, store, delivery_date)
-    mine = {r.vehicle_id for r in current.plan.routes if r.driver_id == user.driver_id}
-    return _sheets(request, store, delivery_date, current, _only(current.plan, mine))
+    return await _sheets(request, store, delivery_date, lambda r: r.driver_id == user.driver_id)
 
 
 @router.get("/route-sheets", response_model=list[SheetView])
-def route_sheets(
+async def route_sheets(
     request: Request,
     store: StoreDep,
     user: User,
@@ -165,9 +179,9 @@ def route_sheets(
         if supplier_id not in (None, user.supplier_id):
             raise ApiError(403, "forbidden", f"supplier {supplier_id!r} is not yours")
         supplier_id = user.supplier_id
-    current = _plan_of(request, store, delivery_date)
-    keep = {r.vehicle_id for r in current.plan.routes if supplier_id in (None, r.supplier_id)}
-    return _sheets(request, store, delivery_date, current, _only(current.plan, keep))
+    return await _sheets(
+        request, store, delivery_date, lambda r: supplier_id in (None, r.supplier_id)
+    )
 
 
 def _stop_owner(store: Store, user: Principal, job_id: str, delivery_id: str) -> tuple[str, int]:
