@@ -130,7 +130,8 @@ def print_documents(
         )
     which = "every compound's" if scope == "all" else f"the focus compound {FOCUS_COMPOUND_ID}'s"
     console.print(
-        f"printed {len(printed.pdf)} PDF and {len(printed.html)} HTML files under {folder}: "
+        f"printed {len(printed.pdf)} PDF, {len(printed.html)} HTML and {len(printed.png)} PNG "
+        f"files under {folder} (plan map and overview included): "
         f"all {len(documents.route_sheets)} route sheets, {len(ledgers)} group ledgers, and "
         f"{which} sorting lists and pickup notices (--print all for every compound)"
     )

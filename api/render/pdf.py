@@ -4,7 +4,8 @@ The documents come as data from ``routing.sheets`` (and group ledgers from
 ``matcher.ledger``); each renderer takes one document and returns PDF bytes or an HTML page,
 and ``write_printables`` puts them beside the JSON that ``write_documents`` writes
 (route_sheets/<vehicle>.pdf|.html, sorting_lists/<compound>…, sorting_lists_leader/<compound>…,
-notices/<compound>/<building>…, ledgers/<group>…). ``write_pdfs`` writes the PDFs only.
+notices/<compound>/<building>…, ledgers/<group>…), with the plan map (plan_map.png) and the
+dispatcher's overview (plan_overview.pdf). ``write_pdfs`` writes the PDFs only.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from api.render.html import (
 )
 from api.render.ledger import ledger_pdf
 from api.render.notice import pickup_notice_pdf
+from api.render.plan_map import plan_map_png
+from api.render.plan_overview import plan_overview_pdf
 from api.render.route_sheet import route_sheet_pdf
 from api.render.sorting_list import leader_sorting_list_pdf, sorting_list_pdf
 from matcher.ledger import Ledger
@@ -41,6 +44,8 @@ __all__ = [
 ]
 
 LEDGER_FOLDER = "ledgers"
+PLAN_MAP = "plan_map.png"
+PLAN_OVERVIEW = "plan_overview.pdf"
 PRINTABLE_FOLDERS = (*DOCUMENT_FOLDERS, LEDGER_FOLDER)
 """The sub-folders whose PDF and HTML files ``write_printables`` owns."""
 
@@ -53,10 +58,13 @@ class Printed:
 
     pdf: tuple[str, ...]
     html: tuple[str, ...]
+    png: tuple[str, ...] = ()
 
 
 def _clear_printables(folder: Path) -> None:
-    """Remove PDFs and HTML pages an earlier run left in the document folders."""
+    """Remove PDFs, HTML pages and the plan map an earlier run left in the document folders."""
+    for name in (PLAN_MAP, PLAN_OVERVIEW):
+        (folder / name).unlink(missing_ok=True)
     for name in PRINTABLE_FOLDERS:
         sub = folder / name
         if sub.is_dir():
@@ -179,7 +187,17 @@ def write_printables(
             lambda x: (LEDGER_FOLDER, x.group_id),
             small,
         )
-    return Printed(pdf=tuple(pdfs), html=tuple(pages))
+        pngs: list[str] = []
+        if small is not None and chosen.route_sheets:
+            day = chosen.delivery_date
+            title = f"{day.year}年{day.month}月{day.day}日 配送计划 delivery plan"
+            picture = plan_map_png(chosen.route_sheets, title=title, font=cjk)
+            (folder / PLAN_MAP).write_bytes(picture)
+            pngs.append(PLAN_MAP)
+            overview = plan_overview_pdf(chosen.route_sheets, picture, day=day, font=small)
+            (folder / PLAN_OVERVIEW).write_bytes(overview)
+            pdfs.append(PLAN_OVERVIEW)
+    return Printed(pdf=tuple(pdfs), html=tuple(pages), png=tuple(pngs))
 
 
 def write_pdfs(

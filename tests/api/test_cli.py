@@ -81,7 +81,7 @@ def test_demo_output_names_the_stages(tmp_path: Path) -> None:
     assert f"focus compound {FOCUS_COMPOUND_ID}: 28 buildings" in output
     assert "routes (" in output and "independent checker" in output
     assert (tmp_path / "out" / "plan.json").is_file()
-    assert "printed" in output and "PDF and" in output and "HTML files" in output
+    assert "printed" in output and "PDF," in output and "HTML and 1 PNG files" in output
     assert "pickup points for" in output and "optimal" in output
     assert (tmp_path / "out" / "pickup_points.json").is_file()
 
@@ -317,3 +317,12 @@ def test_demo_prints_every_document_type_as_pdf_and_html(demo_db: Path) -> None:
     assert page_count(ledgers[0]) == 1
     assert not any(key in html for key in ("room", household))
     assert Ledger.model_fields["leader_commission_cents"].default == 0
+
+    from PIL import Image
+
+    with Image.open(out / "plan_map.png") as picture:
+        assert picture.width > 1000
+        assert len(set(picture.convert("RGB").get_flattened_data())) > 20
+    overview = " ".join(pdf_text(out / "plan_overview.pdf").split())
+    assert "配送计划总览" in overview and sheet.plate in overview
+    assert page_count(out / "plan_overview.pdf") >= 1
