@@ -2,17 +2,23 @@
 
 No tiles can be fetched, so the map is drawn from the sheet's own coordinates: positions are
 projected to local metres (equirectangular about the points' centre, exact enough across a
-district), scaled to fit the box with north up, and a scale bar in metres is added.
+district), scaled to fit the box with north up, and a scale bar in metres is added. Under the
+route, in grey, the city outline and, where the map data has them, the district and street
+boundaries and the OSM roads (``api.web.geo``), so a driver can place the stops.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 from fpdf import FPDF
 
 from api.render.base import FAMILY
+from api.render.plan_map import Extent, layer_lines
+from api.web.geo import LayerKind, available_layers, layer_bytes, map_data_folder
 from data.geo import EARTH_RADIUS_M
 from routing.sheets import RouteSheet
 
@@ -49,6 +55,19 @@ class MapLayout:
     segments: tuple[MapSegment, ...]
     metres_per_mm: float
     scale_bar_m: int
+    origin: tuple[float, float] = (0.0, 0.0)
+    """(lon, lat) the metres are measured from."""
+    centre: tuple[float, float] = (0.0, 0.0)
+    """Page (x, y) of the box's centre and the metres (east, north) drawn there."""
+    centre_m: tuple[float, float] = (0.0, 0.0)
+
+    def to_page(self, lon: float, lat: float) -> tuple[float, float]:
+        """Page position (mm) of a point, in the map's projection."""
+        east, north = _metres(lon, lat, *self.origin)
+        return (
+            self.centre[0] + (east - self.centre_m[0]) / self.metres_per_mm,
+            self.centre[1] - (north - self.centre_m[1]) / self.metres_per_mm,
+        )
 
 
 def _metres(lon: float, lat: float, lon0: float, lat0: float) -> tuple[float, float]:
@@ -114,7 +133,39 @@ def layout_route_map(
     metres_per_mm = 1 / mm_per_metre
     longest = w / 4 * metres_per_mm
     bar = max((s for s in SCALE_STEPS_M if s <= longest), default=SCALE_STEPS_M[0])
-    return MapLayout(tuple(points), tuple(segments), metres_per_mm, bar)
+    return MapLayout(
+        tuple(points),
+        tuple(segments),
+        metres_per_mm,
+        bar,
+        origin=(lon0, lat0),
+        centre=(x + w / 2, y + h / 2),
+        centre_m=(centre_e, centre_n),
+    )
+
+
+@functools.cache
+def _layer(layer_id: str, folder: Path | None) -> tuple[tuple[tuple[float, float], ...], ...]:
+    """The lines of a map layer in (lon, lat), read once per process and map data folder."""
+    content = layer_bytes(layer_id)
+    if not content:
+        return ()
+    everywhere = Extent(-180.0, -90.0, 180.0, 90.0)
+    return tuple(tuple(line) for line in layer_lines(content, everywhere))
+
+
+def background_lines(
+    layout: MapLayout, x: float, y: float, w: float, h: float
+) -> list[tuple[LayerKind, list[tuple[float, float]]]]:
+    """The lines of the available map layers (outline, districts, streets, roads) that cross
+    the box, in page millimetres: the street and district lines let a driver place the route."""
+    found = []
+    for layer in available_layers():
+        for line in _layer(layer.layer_id, map_data_folder()):
+            page = [layout.to_page(lon, lat) for lon, lat in line]
+            if any(x <= px <= x + w and y <= py <= y + h for px, py in page):
+                found.append((layer.kind, page))
+    return found
 
 
 def _arrow(pdf: FPDF, segment: MapSegment) -> None:
@@ -154,6 +205,12 @@ def _keep_left(segment: MapSegment) -> MapSegment:
 def draw_route_map(pdf: FPDF, sheet: RouteSheet, x: float, y: float, w: float, h: float) -> None:
     """Draw the route of ``sheet`` in the box (x, y, w, h): frame, legs, points, north, scale."""
     layout = layout_route_map(sheet, x, y, w, h)
+    with pdf.rect_clip(x, y, w, h):
+        for kind, line in background_lines(layout, x, y, w, h):
+            road = kind is LayerKind.road
+            pdf.set_draw_color(190 if road else 140)
+            pdf.set_line_width(0.2 if road else 0.35)
+            pdf.polyline(line)
     pdf.set_draw_color(0)
     pdf.set_fill_color(0)
     pdf.set_line_width(0.3)
@@ -215,4 +272,7 @@ def draw_route_map(pdf: FPDF, sheet: RouteSheet, x: float, y: float, w: float, h
     pdf.cell(text=label)
     pdf.set_font(FAMILY, "", 7)
     pdf.set_xy(x + 2, y + 1.5)
-    pdf.cell(text="示意图：直线连接各站，按顺序行驶；虚线为第 2、4… 趟  sketch, not to road")
+    pdf.cell(
+        text="示意图：直线连接各站，按顺序行驶；虚线为第 2、4… 趟；灰线为区、街道界和道路  "
+        "sketch; grey: district and street lines, roads"
+    )

@@ -3,6 +3,7 @@ order, the route map's projection and scale, and where the CJK font is found."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -137,3 +138,29 @@ def test_subset_font_keeps_the_characters_asked_for(tmp_path: Path) -> None:
     cmap = TTFont(small.regular.path)["cmap"].getBestCmap()
     assert all(ord(c) in cmap for c in "阳光小区沪A·12345取货z")
     assert ord("鸡") not in cmap
+
+
+def test_route_map_draws_the_roads_and_boundaries_that_cross_it(
+    sheet: RouteSheet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from api.render.route_map import background_lines, layout_route_map
+    from api.web.geo import LayerKind
+
+    box = (10.0, 20.0, 180.0, 95.0)
+    layout = layout_route_map(sheet, *box)
+    stop = sheet.stops[0]
+    road = [[stop.gate_lon - 0.001, stop.gate_lat], [stop.gate_lon + 0.001, stop.gate_lat]]
+    far = [[stop.gate_lon + 1.0, stop.gate_lat + 1.0], [stop.gate_lon + 1.1, stop.gate_lat + 1.0]]
+    roads = tmp_path / "roads" / "osm_drive_peoples_square_ways.geojson"
+    roads.parent.mkdir()
+    features = [
+        {"type": "Feature", "geometry": {"type": "LineString", "coordinates": c}}
+        for c in (road, far)
+    ]
+    roads.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    monkeypatch.setenv("LINLI_MAP_DATA", str(tmp_path))
+    drawn = [line for kind, line in background_lines(layout, *box) if kind is LayerKind.road]
+    assert len(drawn) == 1  # the far road is off the map
+    (x1, y1), (x2, y2) = drawn[0]
+    gate_x, gate_y = layout.to_page(stop.gate_lon, stop.gate_lat)
+    assert x1 < gate_x < x2 and abs(y1 - gate_y) < 0.01 and abs(y2 - gate_y) < 0.01
