@@ -356,6 +356,75 @@ def route(
         console.print(f"documents written to {out / 'index.json'}: {day_plan.documents.summary()}")
 
 
+@app.command("plan-city")
+def plan_city_command(
+    date: Annotated[str, typer.Option(help="delivery date YYYY-MM-DD")],
+    db: DbOption = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="tcp://host:port of a running Dask scheduler; default: a LocalCluster"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="LocalCluster worker processes (default: one per core)")
+    ] = None,
+    in_process: Annotated[
+        bool, typer.Option(help="no Dask: solve the pieces one after the other here")
+    ] = False,
+    time_limit: Annotated[
+        float, typer.Option(help="matcher wall-clock safety net per district piece, seconds")
+    ] = 60.0,
+    deterministic_time: Annotated[
+        float, typer.Option(help="matcher deterministic-time budget per district piece")
+    ] = 0.9,
+    route_time_limit: Annotated[
+        float, typer.Option(help="router wall-clock safety net per supplier piece, seconds")
+    ] = 120.0,
+    route_iterations: Annotated[
+        int, typer.Option(help="router iterations per supplier piece (reproducible budget)")
+    ] = 2000,
+    seed: Annotated[int, typer.Option(help="seed of every piece")] = 0,
+    retries: Annotated[int, typer.Option(help="retries of a piece that raises")] = 2,
+    out: Annotated[Path, typer.Option(help="folder for allocation, plan and pieces JSON")] = Path(
+        ".linli/city-out"
+    ),
+) -> None:
+    """Plan a whole city's day in pieces on Dask: match per district, route per supplier.
+
+    Solved pieces are kept in the store by the hash of their inputs, so running it again
+    after a change (a district's lockdown, a supplier's capacity) re-solves only the
+    pieces that change touches.
+    """
+    from contextlib import nullcontext
+
+    from api.city.cache import StoreCache
+    from api.city.day import city_day_from_store
+    from api.city.execute import PieceFailedError, PieceRunner, dask_client, plan_city
+    from api.city.progress import RichProgress
+    from api.city.report import print_city_plan, write_city_plan
+
+    store = _open_store(db)
+    day = dt.date.fromisoformat(date)
+    match_params = Params(time_limit_s=time_limit, deterministic_time=deterministic_time, seed=seed)
+    route_params = RouteParams(
+        time_limit_s=route_time_limit, max_iterations=route_iterations, seed=seed
+    )
+    with _reported_errors():
+        city_day = city_day_from_store(store, day)
+        cluster = nullcontext(None) if in_process else dask_client(scheduler, workers)
+        try:
+            with cluster as client, RichProgress(console) as progress:
+                runner = PieceRunner(
+                    client=client, cache=StoreCache(store, day), progress=progress, retries=retries
+                )
+                city = plan_city(city_day, match_params, route_params, runner)
+        except PieceFailedError as error:
+            err_console.print(f"error: {error}; the solved pieces are kept, run it again")
+            raise typer.Exit(1) from None
+    print_city_plan(console, city)
+    for path in write_city_plan(city, out):
+        console.print(f"wrote {path}")
+
+
 @app.command()
 def serve(
     db: DbOption = None,

@@ -412,6 +412,22 @@ class StopEventRow(Base):
     reported_by: Mapped[str] = mapped_column(ID)
 
 
+class CityPieceRow(Base):
+    """One solved piece of a city plan (a district's matching, a supplier's routes), keyed by
+    the SHA-256 of its inputs so an unchanged piece is reused instead of re-solved."""
+
+    __tablename__ = "city_piece"
+    __table_args__ = (Index("ix_city_piece_delivery_date", "delivery_date"),)
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="match or route")
+    scope: Mapped[str] = mapped_column(String(256), doc="district(s) or supplier_id")
+    round: Mapped[int] = mapped_column(Integer)
+    delivery_date: Mapped[dt.date] = mapped_column(Date())
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
 TABLES = tuple(Base.metadata.sorted_tables)
 """Every store table, parents before children."""
 
