@@ -5,8 +5,14 @@ deliveries are routed first on the supplier's refrigerated vehicles; ambient del
 go on its other vehicles plus the refrigerated ones left unused — a two-step split that
 keeps refrigeration a hard rule without vehicle–client compatibility in the solver.
 Deliveries larger than the biggest vehicle are split into vehicle-sized pieces first.
-Every delivery is an optional client with a prize far above any route cost, so PyVRP
-serves all it can and what it cannot is reported as unassigned with a reason. Travel is
+Each group (supplier × vehicle kind) is solved in two phases: the first ``REQUIRED_SHARE``
+of its budget with every delivery a required client (PyVRP's plain VRPTW search, its
+strongest); if that finds a complete feasible plan, the search goes on from it. Otherwise
+the rest of the budget solves the prize-collecting model, every delivery an optional client
+with a prize far above any route cost, so PyVRP serves all it can and what it cannot is
+reported as unassigned with a reason. Vehicles alike in every modelled respect (depot,
+shift, capacities, trips, cost) are one PyVRP vehicle type, and only multi-trip vehicles
+get a reload depot: both measured to help the search (``benchmarks/solomon.py``). Travel is
 ``HaversineMatrix`` (great circle × circuity at ``Params.speed_kmh``) unless a
 ``TravelMatrix`` is passed (road graph, OSRM). Costs are metres plus each vehicle's fixed
 cost at ¥1 per km (1 cent = 10 m). A vehicle may make up to ``Params.max_trips`` trips,
@@ -59,6 +65,8 @@ from routing.result import (
 PRIZE_FACTOR = 10
 """A piece's prize is this × (the longest round trip + the dearest vehicle's fixed cost):
 above what serving it can cost, yet small enough to keep PyVRP's penalties in scale."""
+REQUIRED_SHARE = 0.2
+"""Share of a group's budget spent first on serving every piece (see ``_route_group``)."""
 
 METRES_PER_CENT = 10
 """Fixed vehicle cost in the objective: ¥1 per km means one cent buys ten metres."""
@@ -249,69 +257,110 @@ def _route_group(
     limits = sorted({lim.vehicle_ids for i in routable if (lim := cut[i][1]) is not None},
                     key=sorted)  # fmt: skip
     big = len(routable) + 1
-    model = PyVRPModel()
-    locations = [model.add_location(float(x), float(y)) for x, y in zip(lons, lats, strict=True)]
-    depots = {i: model.add_depot(locations[i], name=d) for i, d in enumerate(depot_ids)}
-    for la in carrying:
-        depots[la.node] = model.add_depot(locations[la.node], name=f"@{la.vehicle.vehicle_id}")
+    # Vehicles alike in every modelled respect form one vehicle type: PyVRP's search moves
+    # routes between types, and a type per vehicle hides that they are interchangeable.
+    kinds: dict[tuple[object, ...], list[_Launch]] = {}
     for la in launches:
         vehicle = la.vehicle
-        extra = [big] * len(carrying) + [big if vehicle.vehicle_id in ids else 0 for ids in limits]
-        initial = [big if c is la else 0 for c in carrying] + [0] * len(limits)
-        model.add_vehicle_type(
-            1,
-            capacity=[vehicle.capacity_kg, vehicle.capacity_units, *extra],
-            start_depot=depots[la.node],
-            end_depot=depots[la.home],
-            fixed_cost=la.fixed_cost,
-            tw_early=la.early,
-            tw_late=la.late,
-            shift_duration=la.duration,
-            reload_depots=[depots[la.home]],
-            max_reloads=la.reloads,
-            name=vehicle.vehicle_id,
-            initial_load=[0, 0, *initial],
-        )
-    used = [*sorted(depots), *(i + first_piece for i in routable)]
-    for a in used:
-        for b in used:
-            model.add_edge(
-                locations[a],
-                locations[b],
-                distance=int(matrix.distance_m[a, b]),
-                duration=int(matrix.duration_s[a, b]),
-            )
+        restricted = tuple(vehicle.vehicle_id in ids for ids in limits)
+        key = (la.node, la.home, la.early, la.late, la.duration, la.reloads, la.fixed_cost,
+               vehicle.capacity_kg, vehicle.capacity_units, restricted,
+               la.vehicle.vehicle_id if la in carrying else None)  # fmt: skip
+        kinds.setdefault(key, []).append(la)
+    fleet_kinds = [sorted(group, key=lambda la: la.vehicle.vehicle_id) for group in kinds.values()]
     prize = PRIZE_FACTOR * (
         2 * int(matrix.distance_m.max()) + max(la.fixed_cost for la in launches)
     )
-    for index in routable:
-        piece, limit = cut[index]
-        extra = [int(piece.delivery_id not in (c.on_board or ())) for c in carrying]
-        extra += [int(limit is not None and limit.vehicle_ids == ids) for ids in limits]
-        model.add_client(
-            locations[index + first_piece],
-            delivery=[piece.weight_kg, piece.quantity_units, *extra],
-            service_duration=piece.service_s,
-            tw_early=problem.seconds(piece.window_start),
-            tw_late=problem.seconds(piece.window_end),
-            required=False,
-            prize=prize,
-            name=piece.delivery_id,
-        )
+
+    def build(required: bool) -> PyVRPModel:
+        """The PyVRP model; ``required``: every routable piece must be served."""
+        model = PyVRPModel()
+        locations = [model.add_location(float(x), float(y)) for x, y in zip(lons, lats,
+                                                                          strict=True)]  # fmt: skip
+        depots = {i: model.add_depot(locations[i], name=d) for i, d in enumerate(depot_ids)}
+        for la in carrying:
+            depots[la.node] = model.add_depot(locations[la.node], name=f"@{la.vehicle.vehicle_id}")
+        for group in fleet_kinds:
+            la = group[0]
+            vehicle = la.vehicle
+            extra = [big] * len(carrying)
+            extra += [big if vehicle.vehicle_id in ids else 0 for ids in limits]
+            initial = [big if c is la else 0 for c in carrying] + [0] * len(limits)
+            model.add_vehicle_type(
+                len(group),
+                capacity=[vehicle.capacity_kg, vehicle.capacity_units, *extra],
+                start_depot=depots[la.node],
+                end_depot=depots[la.home],
+                fixed_cost=la.fixed_cost,
+                tw_early=la.early,
+                tw_late=la.late,
+                shift_duration=la.duration,
+                # a reload depot, even unused, slows the search: only for multi-trip vehicles
+                reload_depots=[depots[la.home]] if la.reloads > 0 else [],
+                max_reloads=la.reloads,
+                name=vehicle.vehicle_id,
+                initial_load=[0, 0, *initial],
+            )
+        used = [*sorted(depots), *(i + first_piece for i in routable)]
+        for a in used:
+            for b in used:
+                model.add_edge(
+                    locations[a],
+                    locations[b],
+                    distance=int(matrix.distance_m[a, b]),
+                    duration=int(matrix.duration_s[a, b]),
+                )
+        for index in routable:
+            piece, limit = cut[index]
+            extra = [int(piece.delivery_id not in (c.on_board or ())) for c in carrying]
+            extra += [int(limit is not None and limit.vehicle_ids == ids) for ids in limits]
+            model.add_client(
+                locations[index + first_piece],
+                delivery=[piece.weight_kg, piece.quantity_units, *extra],
+                service_duration=piece.service_s,
+                tw_early=problem.seconds(piece.window_start),
+                tw_late=problem.seconds(piece.window_end),
+                required=required,
+                prize=0 if required else prize,
+                name=piece.delivery_id,
+            )
+        return model
+
+    def stop_after(share: float) -> StoppingCriterion:
+        stop: StoppingCriterion = MaxRuntime(time_limit_s * share)
+        if params.max_iterations is not None:
+            iterations = max(1, round(params.max_iterations * share))
+            stop = MultipleCriteria([MaxIterations(iterations), stop])
+        return stop
+
     with warnings.catch_warnings():
         # PyVRP warns when its penalties saturate on instances where not every optional
         # client fits; the plan is checked independently and leftovers are reported.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        stop: StoppingCriterion = MaxRuntime(time_limit_s)
-        if params.max_iterations is not None:
-            stop = MultipleCriteria([MaxIterations(params.max_iterations), stop])
-        result = model.solve(stop, seed=params.seed, display=False)
+        # First try to serve every piece (PyVRP's plain VRPTW search, its strongest); when
+        # that finds a complete feasible plan it keeps searching from it, else the rest of
+        # the budget goes to the prize-collecting model, which may leave pieces out.
+        strict = build(required=True)
+        first = strict.solve(stop_after(REQUIRED_SHARE), seed=params.seed, display=False)
+        if first.best.is_feasible() and first.best.is_complete():
+            rest = strict.solve(
+                stop_after(1 - REQUIRED_SHARE),
+                seed=params.seed,
+                display=False,
+                initial_solution=first.best,
+            )
+            result = rest if rest.cost() <= first.cost() else first
+        else:
+            result = build(required=False).solve(
+                stop_after(1 - REQUIRED_SHARE), seed=params.seed, display=False
+            )
     solution = result.best
+    vehicle_of_type = {kind: iter(group) for kind, group in enumerate(fleet_kinds)}
 
     routes: list[Route] = []
     served: set[int] = set()
     for route in solution.routes() if solution.is_feasible() else []:
-        launch = launches[route.vehicle_type()]
+        launch = next(vehicle_of_type[route.vehicle_type()])
         vehicle = launch.vehicle
         stops = []
         for activity in route.schedule():

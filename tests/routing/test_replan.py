@@ -9,7 +9,7 @@ import pytest
 
 from data.schemas import Certificate, CertificateType, HolderKind, LockdownLevel, Supplier
 from routing.check import check_plan, check_replan
-from routing.model import Delivery, RoutingProblem
+from routing.model import Delivery, RoutingProblem, RoutingVehicle
 from routing.replan import (
     CargoFate,
     ChangeKind,
@@ -25,19 +25,33 @@ from routing.replan import (
 )
 from routing.result import Plan, PlanStatus, Stop, UnassignedReason
 from routing.solve import solve
-from tests.routing.test_solve import DAY, PARAMS, at, delivery, problem, vehicle
+from tests.routing.test_solve import DAY, DEPOT, KM_LON, PARAMS, at, delivery, problem, vehicle
+
+NEAR_WINDOW_END = at(7 + 20 / 60)
+"""The 2 km gates close at 07:20, so each van serves its line nearest first (a loop and its
+reverse are equally long: without this the solver's choice would be a tie)."""
 
 
 def _line() -> list[Delivery]:
     """Three gates 2, 4, 6 km east (d1-d3) and three west (d4-d6), 20 units each."""
     spots = ((1, 2), (2, 4), (3, 6), (4, -2), (5, -4), (6, -6))
-    return [delivery(k, east, quantity_units=20, weight_kg=100) for k, east in spots]
+    return [
+        delivery(k, east, quantity_units=20, weight_kg=100,
+                 **({"window_end": NEAR_WINDOW_END} if abs(east) == 2 else {}))
+        for k, east in spots
+    ]  # fmt: skip
+
+
+def _van(k: int, east_m: float) -> RoutingVehicle:
+    """A 60-unit van whose depot is ``east_m`` metres east of the others'."""
+    return vehicle(k, capacity_units=60, depot_id=f"dep{k}",
+                   depot_lon=DEPOT[0] + east_m / 1000 * KM_LON)  # fmt: skip
 
 
 def _day(deliveries: list[Delivery] | None = None) -> tuple[RoutingProblem, Plan]:
-    """Two vans of 60 units: one serves the east gates, the other the west, from 06:50."""
-    data = problem(deliveries or _line(), [vehicle(1, capacity_units=60),
-                                           vehicle(2, capacity_units=60)])  # fmt: skip
+    """Two vans of 60 units from depots 100 m apart: v1 (the western depot) serves the west
+    gates, v2 the east, each nearest first, from 06:50."""
+    data = problem(deliveries or _line(), [_van(1, -50), _van(2, 50)])
     plan = solve(data, PARAMS)
     assert check_plan(data, plan, PARAMS) == []
     assert {r.vehicle_id: [s.delivery_id for s in r.stops] for r in plan.routes} == {
@@ -119,7 +133,11 @@ def test_vehicle_out_on_a_trip_commits_its_next_stop_and_keeps_its_load() -> Non
 
 
 def test_failed_delivery_is_delivered_again_later_in_its_window() -> None:
-    data, plan = _day()
+    planned, plan = _day()
+    # the compound keeps its gate open until noon for the retry
+    data = planned.model_copy(update={"deliveries": tuple(
+        d.model_copy(update={"window_end": at(12)}) if d.delivery_id == "d1" else d
+        for d in planned.deliveries)})  # fmt: skip
     refused = DeliveryFailed(vehicle_id="v2", delivery_id="d1", at=at(7.15),
                              reason="gate closed for disinfection", retry_from=at(9))  # fmt: skip
     after = replan(data, plan, [refused], at(7.25), PARAMS)
@@ -138,9 +156,7 @@ def test_failed_delivery_is_delivered_again_later_in_its_window() -> None:
 
 
 def test_failed_delivery_with_no_window_left_is_unassigned_with_its_reason() -> None:
-    short = [d.model_copy(update={"window_end": at(8.5)}) if d.delivery_id == "d1" else d
-             for d in _line()]  # fmt: skip
-    data, plan = _day(short)
+    data, plan = _day()
     refused = DeliveryFailed(vehicle_id="v2", delivery_id="d1", at=at(7.15),
                              reason="no volunteer at the gate", retry_from=at(9))  # fmt: skip
     after = replan(data, plan, [refused], at(7.25), PARAMS)
@@ -151,7 +167,7 @@ def test_failed_delivery_with_no_window_left_is_unassigned_with_its_reason() -> 
         20,
         UnassignedReason.delivery_failed,
     )
-    assert "no volunteer at the gate" in left.detail and "ends 08:30" in left.detail
+    assert "no volunteer at the gate" in left.detail and "ends 07:20" in left.detail
     assert after.plan.status is PlanStatus.partial
     assert [(c.kind, c.reason) for c in after.changes] == [
         (ChangeKind.cancelled, UnassignedReason.delivery_failed)
