@@ -5,10 +5,10 @@ deliveries are routed first on the supplier's refrigerated vehicles; ambient del
 go on its other vehicles plus the refrigerated ones left unused — a two-step split that
 keeps refrigeration a hard rule without vehicle–client compatibility in the solver.
 Deliveries larger than the biggest vehicle are split into vehicle-sized pieces first.
-Each group (supplier × vehicle kind) is solved in two phases: the first ``REQUIRED_SHARE``
-of its budget with every delivery a required client (PyVRP's plain VRPTW search, its
-strongest); if that finds a complete feasible plan, the search goes on from it. Otherwise
-the rest of the budget solves the prize-collecting model, every delivery an optional client
+Each group (supplier × vehicle kind) is first solved with every delivery a required client
+(PyVRP's plain VRPTW search, its strongest), for the whole budget unless no feasible plan
+has appeared after ``REQUIRED_SHARE`` of it; then the rest of the budget solves the
+prize-collecting model, every delivery an optional client
 with a prize far above any route cost, so PyVRP serves all it can and what it cannot is
 reported as unassigned with a reason. Vehicles alike in every modelled respect (depot,
 shift, capacities, trips, cost) are one PyVRP vehicle type, and only multi-trip vehicles
@@ -66,7 +66,10 @@ PRIZE_FACTOR = 10
 """A piece's prize is this × (the longest round trip + the dearest vehicle's fixed cost):
 above what serving it can cost, yet small enough to keep PyVRP's penalties in scale."""
 REQUIRED_SHARE = 0.2
-"""Share of a group's budget spent first on serving every piece (see ``_route_group``)."""
+"""Share of a group's budget after which serving every piece is given up if no feasible
+plan has been found (see ``_route_group``)."""
+INFEASIBLE_COST = 2**63 - 1
+"""The cost PyVRP reports to a stopping criterion while no feasible solution is known."""
 
 METRES_PER_CENT = 10
 """Fixed vehicle cost in the objective: ¥1 per km means one cent buys ten metres."""
@@ -184,6 +187,39 @@ def _launch(
     return launch if launch.early < launch.late else None
 
 
+class _GiveUpWithoutFeasible:
+    """PyVRP stopping criterion: ``stop``, or earlier when no feasible solution has been
+    found after ``seconds`` (or ``iterations``, when given: reproducible on any load)."""
+
+    def __init__(self, stop: StoppingCriterion, seconds: float, iterations: float | None):
+        self._stop = stop
+        self._seconds = seconds
+        self._iterations = iterations
+        self._started: float | None = None
+        self._calls = 0
+        self.elapsed_s = 0.0
+
+    def __call__(self, best_cost: int) -> bool:
+        now = time.perf_counter()
+        if self._started is None:
+            self._started = now
+        self._calls += 1
+        self.elapsed_s = now - self._started
+        if self._stop(best_cost):
+            return True
+        if best_cost < INFEASIBLE_COST:
+            return False
+        if self._iterations is not None:
+            return self._calls >= self._iterations
+        return self.elapsed_s >= self._seconds
+
+    def used_share(self, time_limit_s: float, iterations: int | None) -> float:
+        """The share of the budget this run took (iterations when counted, else time)."""
+        if iterations is not None:
+            return min(1.0, self._calls / iterations)
+        return min(1.0, self.elapsed_s / time_limit_s)
+
+
 def _route_group(
     problem: RoutingProblem,
     deliveries: Sequence[Delivery],
@@ -272,6 +308,24 @@ def _route_group(
         2 * int(matrix.distance_m.max()) + max(la.fixed_cost for la in launches)
     )
 
+    # A load dimension that can never bind before the other is left out of the model:
+    # every extra dimension costs PyVRP's search time on each move it evaluates.
+    fleet = [la.vehicle for la in launches]
+    units_follow = all(
+        p.quantity_units * v.capacity_kg <= p.weight_kg * v.capacity_units
+        for p in pieces
+        for v in fleet
+    )
+    kg_follow = not units_follow and all(
+        p.weight_kg * v.capacity_units <= p.quantity_units * v.capacity_kg
+        for p in pieces
+        for v in fleet
+    )
+
+    def pick(kg: int, units: int) -> list[int]:
+        """The load dimensions kept: kg and units, or the one the other follows."""
+        return [kg] if units_follow else [units] if kg_follow else [kg, units]
+
     def build(required: bool) -> PyVRPModel:
         """The PyVRP model; ``required``: every routable piece must be served."""
         model = PyVRPModel()
@@ -288,7 +342,7 @@ def _route_group(
             initial = [big if c is la else 0 for c in carrying] + [0] * len(limits)
             model.add_vehicle_type(
                 len(group),
-                capacity=[vehicle.capacity_kg, vehicle.capacity_units, *extra],
+                capacity=[*pick(vehicle.capacity_kg, vehicle.capacity_units), *extra],
                 start_depot=depots[la.node],
                 end_depot=depots[la.home],
                 fixed_cost=la.fixed_cost,
@@ -299,7 +353,7 @@ def _route_group(
                 reload_depots=[depots[la.home]] if la.reloads > 0 else [],
                 max_reloads=la.reloads,
                 name=vehicle.vehicle_id,
-                initial_load=[0, 0, *initial],
+                initial_load=[*pick(0, 0), *initial],
             )
         used = [*sorted(depots), *(i + first_piece for i in routable)]
         for a in used:
@@ -316,7 +370,7 @@ def _route_group(
             extra += [int(limit is not None and limit.vehicle_ids == ids) for ids in limits]
             model.add_client(
                 locations[index + first_piece],
-                delivery=[piece.weight_kg, piece.quantity_units, *extra],
+                delivery=[*pick(piece.weight_kg, piece.quantity_units), *extra],
                 service_duration=piece.service_s,
                 tw_early=problem.seconds(piece.window_start),
                 tw_late=problem.seconds(piece.window_end),
@@ -337,22 +391,21 @@ def _route_group(
         # PyVRP warns when its penalties saturate on instances where not every optional
         # client fits; the plan is checked independently and leftovers are reported.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        # First try to serve every piece (PyVRP's plain VRPTW search, its strongest); when
-        # that finds a complete feasible plan it keeps searching from it, else the rest of
-        # the budget goes to the prize-collecting model, which may leave pieces out.
-        strict = build(required=True)
-        first = strict.solve(stop_after(REQUIRED_SHARE), seed=params.seed, display=False)
-        if first.best.is_feasible() and first.best.is_complete():
-            rest = strict.solve(
-                stop_after(1 - REQUIRED_SHARE),
+        # Serve every piece if that is possible (PyVRP's plain VRPTW search, its strongest,
+        # in one uninterrupted run); give up on it when no complete feasible plan has shown
+        # up after a fifth of the budget, and spend the rest on the prize-collecting model,
+        # which may leave pieces out.
+        patience = _GiveUpWithoutFeasible(
+            stop_after(1.0),
+            time_limit_s * REQUIRED_SHARE,
+            None if params.max_iterations is None else params.max_iterations * REQUIRED_SHARE,
+        )
+        result = build(required=True).solve(patience, seed=params.seed, display=False)
+        if not (result.best.is_feasible() and result.best.is_complete()):
+            result = build(required=False).solve(
+                stop_after(1 - patience.used_share(time_limit_s, params.max_iterations)),
                 seed=params.seed,
                 display=False,
-                initial_solution=first.best,
-            )
-            result = rest if rest.cost() <= first.cost() else first
-        else:
-            result = build(required=False).solve(
-                stop_after(1 - REQUIRED_SHARE), seed=params.seed, display=False
             )
     solution = result.best
     vehicle_of_type = {kind: iter(group) for kind, group in enumerate(fleet_kinds)}
