@@ -122,6 +122,9 @@ class UnloadLine(Model):
         default=0, ge=0, description="units beyond the compound's orders: the leader assigns them"
     )
     delivery_ids: tuple[str, ...] = Field(min_length=1)
+    delivery_units: tuple[int, ...] = Field(
+        default=(), description="units of each of ``delivery_ids``, in the same order"
+    )
 
 
 class SheetStop(Model):
@@ -691,6 +694,7 @@ def _unload(
                 ),
                 unsorted_units=per_building.get(None, 0),
                 delivery_ids=tuple(s.delivery_id for _, s in keyed),
+                delivery_units=tuple(s.quantity_units for _, s in keyed),
             )
         )
     return tuple(lines)

@@ -325,6 +325,10 @@ def test_route_sheet_follows_the_plan_with_legs_and_unloads(docs: Documents) -> 
     assert [d for s in sheet.stops for x in s.unload for d in x.delivery_ids] == [
         s.delivery_id for s in STOPS
     ]
+    assert [u for s in sheet.stops for x in s.unload for u in x.delivery_units] == [
+        s.quantity_units for s in STOPS
+    ]
+    assert all(sum(x.delivery_units) == x.units for s in sheet.stops for x in s.unload)
     assert [(s.leg_from, s.leg_distance_m, s.leg_duration_s) for s in sheet.stops] == [
         ("depot", 1000, 200),
         ("previous_stop", 1000, 200),

@@ -33,11 +33,16 @@
     return `${jobId}|${stop.sequence}`;
   }
 
-  /** Delivery ids of a sheet stop and the units each carries (sheet lines add them up). */
+  /** Delivery ids of a sheet stop and the units each carries (from the sheet's line; an even
+   *  split only for sheets made before lines listed units per delivery). */
   function deliveries(stop) {
     const out = [];
     for (const line of stop.unload) {
       const ids = line.delivery_ids;
+      if (line.delivery_units && line.delivery_units.length === ids.length) {
+        ids.forEach((id, i) => out.push({ id, units: line.delivery_units[i] }));
+        continue;
+      }
       const share = Math.floor(line.units / ids.length);
       ids.forEach((id, i) => out.push({ id, units: share + (i < line.units - share * ids.length ? 1 : 0) }));
     }
