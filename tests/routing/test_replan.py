@@ -35,11 +35,11 @@ reverse are equally long: without this the solver's choice would be a tie)."""
 def _line() -> list[Delivery]:
     """Three gates 2, 4, 6 km east (d1-d3) and three west (d4-d6), 20 units each."""
     spots = ((1, 2), (2, 4), (3, 6), (4, -2), (5, -4), (6, -6))
+    line = [delivery(k, east, quantity_units=20, weight_kg=100) for k, east in spots]
     return [
-        delivery(k, east, quantity_units=20, weight_kg=100,
-                 **({"window_end": NEAR_WINDOW_END} if abs(east) == 2 else {}))
-        for k, east in spots
-    ]  # fmt: skip
+        d.model_copy(update={"window_end": NEAR_WINDOW_END}) if abs(east) == 2 else d
+        for d, (_, east) in zip(line, spots, strict=True)
+    ]
 
 
 def _van(k: int, east_m: float) -> RoutingVehicle:
