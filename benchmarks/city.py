@@ -40,9 +40,9 @@ from rich.table import Table  # noqa: E402
 
 from api.city.day import (  # noqa: E402
     CityDay,
+    city_day,
     generated_compounds,
     generated_gates,
-    generated_order_lines,
 )
 from api.city.execute import (  # noqa: E402
     PieceRunner,
@@ -58,6 +58,7 @@ from data.generate import (  # noqa: E402
     DEFAULT_DELIVERY_DATE,
     generate_city,
     generate_orders,
+    order_lines_of,
 )
 from data.generate_supply import generate_supply  # noqa: E402
 from data.load import load_categories  # noqa: E402
@@ -155,21 +156,16 @@ def run(
     timings["generate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    demand = compound_demand(aggregate_demand(generated_order_lines(orders))).collect()
+    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     timings["aggregate"] = time.perf_counter() - start
-    day = CityDay(
-        delivery_date=DAY,
+    day = city_day(
+        DAY,
         categories=categories,
         compounds=compounds,
         gates=generated_gates(compounds),
         lockdown=(),
         demand=demand,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
-        offers=supply.offers,
+        supply=supply,
     )
 
     match_params = Params(
@@ -334,7 +330,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--percent", type=float, nargs="+", default=[2.0])
     parser.add_argument("--workers", type=int, nargs="+", default=[2], help="0: no Dask")
-    parser.add_argument("--suppliers", type=int, default=None, help="default: % of 300")
+    parser.add_argument("--suppliers", type=int, default=None, help="default: the same %% of 300")
     parser.add_argument("--categories", type=int, default=10)
     parser.add_argument("--vehicles", type=int, default=6, help="per supplier")
     parser.add_argument("--dtime", type=float, default=0.9, help="matcher dtime per piece")

@@ -29,36 +29,21 @@ import polars as pl  # noqa: E402
 
 from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
 from data.demo import demo_files  # noqa: E402
-from data.generate import CATEGORY_MIX, generate_city, generate_orders  # noqa: E402
+from data.generate import (  # noqa: E402
+    CATEGORY_MIX,
+    generate_city,
+    generate_orders,
+    order_lines_of,
+)
 from data.generate_supply import generate_supply  # noqa: E402
 from data.load import load_categories  # noqa: E402
-from data.schemas import ORDER_LINE_SCHEMA, Compound  # noqa: E402
+from data.schemas import Compound  # noqa: E402
 from matcher.model import Params, Problem  # noqa: E402
 from matcher.solve import solve  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "matcher_city.csv"
 PRESETS = {"district": (2500, 8, 40), "city": (9500, 10, 300), "small": (300, 8, 15)}
 DAY = dt.date(2022, 4, 15)
-
-
-def order_lines(orders: pl.DataFrame) -> pl.LazyFrame:
-    """ORDER_LINE_SCHEMA lines from generated long-format orders."""
-    return (
-        orders.lazy()
-        .select(
-            "order_id",
-            "compound_id",
-            "building_id",
-            pl.concat_str(["compound_id", "building_id", "room"], separator="|").alias(
-                "household_key"
-            ),
-            "delivery_date",
-            "category_id",
-            pl.col("quantity_units").cast(pl.Int64),
-            (pl.col("priority_flags") != "").alias("priority"),
-        )
-        .cast(ORDER_LINE_SCHEMA)
-    )
 
 
 def peak_mb() -> float:
@@ -94,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     timings["generate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    demand = compound_demand(aggregate_demand(order_lines(orders))).collect()
+    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     demand = demand.filter(pl.col("category_id").is_in(kept))
     timings["aggregate"] = time.perf_counter() - start
 

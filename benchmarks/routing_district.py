@@ -31,10 +31,15 @@ import polars as pl  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from benchmarks.matcher_city import city_compounds, order_lines  # noqa: E402
+from benchmarks.matcher_city import city_compounds  # noqa: E402
 from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
 from data.demo import demo_files  # noqa: E402
-from data.generate import CATEGORY_MIX, generate_city, generate_orders  # noqa: E402
+from data.generate import (  # noqa: E402
+    CATEGORY_MIX,
+    generate_city,
+    generate_orders,
+    order_lines_of,
+)
 from data.generate_supply import generate_supply  # noqa: E402
 from data.load import load_categories  # noqa: E402
 from data.schemas import Gate  # noqa: E402
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     timings["generate"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    demand = compound_demand(aggregate_demand(order_lines(orders))).collect()
+    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     demand = demand.filter(pl.col("category_id").is_in(kept))
     problem = Problem.from_frames(
         DAY, demand, categories=categories, compounds=compounds, offers=supply.offers,

@@ -478,6 +478,27 @@ def generate_orders(
     )
 
 
+def order_lines_of(orders: pl.DataFrame) -> pl.LazyFrame:
+    """ORDER_LINE_SCHEMA lines of ``generate_orders``' long-format orders, ready to aggregate
+    (a household is ``compound|building|room``)."""
+    return (
+        orders.lazy()
+        .select(
+            "order_id",
+            "compound_id",
+            "building_id",
+            pl.concat_str(["compound_id", "building_id", "room"], separator="|").alias(
+                "household_key"
+            ),
+            "delivery_date",
+            "category_id",
+            pl.col("quantity_units").cast(pl.Int64),
+            (pl.col("priority_flags") != "").alias("priority"),
+        )
+        .cast(ORDER_LINE_SCHEMA)
+    )
+
+
 # --- order lines for aggregation benchmarks ------------------------------------------------
 
 

@@ -7,6 +7,7 @@ came from.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
@@ -14,11 +15,16 @@ import polars as pl
 
 from data.aggregate import aggregate_demand, compound_demand
 from data.demo import demo_files
-from data.generate import CATEGORY_MIX, DEFAULT_DELIVERY_DATE, generate_city, generate_orders
+from data.generate import (
+    CATEGORY_MIX,
+    DEFAULT_DELIVERY_DATE,
+    generate_city,
+    generate_orders,
+    order_lines_of,
+)
 from data.generate_supply import generate_supply
-from data.load import load_categories
+from data.load import SupplyBundle, load_categories
 from data.schemas import (
-    ORDER_LINE_SCHEMA,
     Category,
     Certificate,
     Compound,
@@ -30,7 +36,7 @@ from data.schemas import (
     Supplier,
     Vehicle,
 )
-from data.store import Store
+from data.store import Store, StoredSupply
 
 
 @dataclass(frozen=True)
@@ -61,29 +67,30 @@ class CityDay:
             o.model_copy(update={"capacity_units": capacity_units}) if o.offer_id == offer_id else o
             for o in self.offers
         )
-        return _replace(self, offers=offers)
+        return dataclasses.replace(self, offers=offers)
 
     def with_lockdown(self, statuses: tuple[LockdownStatus, ...]) -> CityDay:
         """The same day with extra lockdown statuses (the latest ``valid_from`` wins)."""
-        return _replace(self, lockdown=self.lockdown + statuses)
+        return dataclasses.replace(self, lockdown=self.lockdown + statuses)
 
 
-def _replace(day: CityDay, **changes: object) -> CityDay:
-    values = {name: getattr(day, name) for name in CityDay.__dataclass_fields__}
-    values.update(changes)
-    return CityDay(**values)
-
-
-def city_day_from_store(store: Store, day: dt.date) -> CityDay:
-    """The stored day: aggregated orders of ``day`` and every stored compound and offer."""
-    supply = store.supply()
-    demand = compound_demand(aggregate_demand(store.order_lines(day))).collect()
+def city_day(
+    delivery_date: dt.date,
+    *,
+    categories: tuple[Category, ...],
+    compounds: tuple[Compound, ...],
+    gates: tuple[Gate, ...],
+    lockdown: tuple[LockdownStatus, ...],
+    demand: pl.DataFrame,
+    supply: SupplyBundle | StoredSupply,
+) -> CityDay:
+    """A day from its parts, with everything ``supply`` brings (loaded, stored or generated)."""
     return CityDay(
-        delivery_date=day,
-        categories=tuple(store.categories()),
-        compounds=tuple(store.compounds()),
-        gates=tuple(store.gates()),
-        lockdown=tuple(store.lockdown()),
+        delivery_date=delivery_date,
+        categories=categories,
+        compounds=compounds,
+        gates=gates,
+        lockdown=lockdown,
         demand=demand,
         suppliers=tuple(supply.suppliers),
         depots=tuple(supply.depots),
@@ -94,23 +101,17 @@ def city_day_from_store(store: Store, day: dt.date) -> CityDay:
     )
 
 
-def generated_order_lines(orders: pl.DataFrame) -> pl.LazyFrame:
-    """ORDER_LINE_SCHEMA lines from ``data.generate.generate_orders`` (long format)."""
-    return (
-        orders.lazy()
-        .select(
-            "order_id",
-            "compound_id",
-            "building_id",
-            pl.concat_str(["compound_id", "building_id", "room"], separator="|").alias(
-                "household_key"
-            ),
-            "delivery_date",
-            "category_id",
-            pl.col("quantity_units").cast(pl.Int64),
-            (pl.col("priority_flags") != "").alias("priority"),
-        )
-        .cast(ORDER_LINE_SCHEMA)
+def city_day_from_store(store: Store, day: dt.date) -> CityDay:
+    """The stored day: aggregated orders of ``day`` and every stored compound and offer."""
+    demand = compound_demand(aggregate_demand(store.order_lines(day))).collect()
+    return city_day(
+        day,
+        categories=tuple(store.categories()),
+        compounds=tuple(store.compounds()),
+        gates=tuple(store.gates()),
+        lockdown=tuple(store.lockdown()),
+        demand=demand,
+        supply=store.supply(),
     )
 
 
@@ -161,20 +162,15 @@ def generated_city_day(
         vehicles_per_supplier=vehicles_per_supplier,
         coverage=coverage,
     )
-    demand = compound_demand(aggregate_demand(generated_order_lines(orders))).collect()
+    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     compounds = generated_compounds(city.compounds)
     categories = load_categories(demo_files().categories)
-    return CityDay(
-        delivery_date=delivery_date,
+    return city_day(
+        delivery_date,
         categories=tuple(c for c in categories if c.category_id in kept),
         compounds=compounds,
         gates=generated_gates(compounds),
         lockdown=(),
         demand=demand,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
-        offers=supply.offers,
+        supply=supply,
     )

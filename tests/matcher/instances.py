@@ -309,14 +309,12 @@ def generated_day(
 ) -> Problem:
     """A generated city day (``data.generate`` and ``data.generate_supply``), as the
     city benchmark builds it: real categories, household orders, supplier offers."""
-    import polars as pl
 
     from data.aggregate import aggregate_demand, compound_demand
     from data.demo import demo_files
-    from data.generate import CATEGORY_MIX, generate_city, generate_orders
+    from data.generate import CATEGORY_MIX, generate_city, generate_orders, order_lines_of
     from data.generate_supply import generate_supply
     from data.load import load_categories
-    from data.schemas import ORDER_LINE_SCHEMA
 
     day = dt.date(2022, 4, 15)
     kept = tuple(c.category_id for c in CATEGORY_MIX[:categories])
@@ -330,17 +328,7 @@ def generated_day(
         categories=kept,
         coverage=coverage,
     )
-    lines = orders.lazy().select(
-        "order_id",
-        "compound_id",
-        "building_id",
-        pl.concat_str(["compound_id", "building_id", "room"], separator="|").alias("household_key"),
-        "delivery_date",
-        "category_id",
-        pl.col("quantity_units").cast(pl.Int64),
-        (pl.col("priority_flags") != "").alias("priority"),
-    )
-    demand = compound_demand(aggregate_demand(lines.cast(ORDER_LINE_SCHEMA))).collect()
+    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     return Problem.from_frames(
         day,
         demand,
