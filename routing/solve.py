@@ -561,6 +561,20 @@ def solve(
     )
     began = time.perf_counter()
     routes, left = route_suppliers(problem, problem.deliveries, params, source)
+    return finish_plan(problem, routes, left, params, source, time.perf_counter() - began)
+
+
+def finish_plan(
+    problem: RoutingProblem,
+    routes: Sequence[Route],
+    left: Sequence[Unassigned],
+    params: Params,
+    source: TravelMatrix,
+    solve_time_s: float,
+) -> Plan:
+    """The plan of ``problem`` from its routes and leftovers: arrivals staggered at the gates
+    (when ``params`` say so), status and totals."""
+    routes, left = list(routes), list(left)
     if params.stagger_gates:
         routes, gate_left = stagger(problem, routes, source)
         left += gate_left
@@ -572,6 +586,6 @@ def solve(
             sum(u.quantity_units for u in left),
         ),
         distance_m=sum(r.distance_m for r in routes),
-        solve_time_s=time.perf_counter() - began,
+        solve_time_s=solve_time_s,
         seed=params.seed,
     )

@@ -62,12 +62,11 @@ from matcher.result import (
     UnmetReason,
 )
 from routing.deliveries import build_routing_problem
-from routing.gates import stagger
 from routing.matrix import TravelMatrix
 from routing.model import Params as RouteParams
 from routing.model import RoutingProblem
-from routing.result import Plan, Route, Unassigned
-from routing.solve import plan_status
+from routing.result import Plan
+from routing.solve import finish_plan
 from routing.windows import Infeasible
 
 PIECE_VERSION = 1
@@ -535,19 +534,6 @@ def merge_plans(
     solve_time_s: float = 0.0,
 ) -> Plan:
     """The suppliers' plans as one, staggered at the gates over the whole city."""
-    routes: list[Route] = [r for p in plans for r in p.routes]
-    left: list[Unassigned] = [u for p in plans for u in p.unassigned]
-    if params.stagger_gates:
-        routes, gate_left = stagger(problem, routes, source)
-        left += gate_left
-    return Plan(
-        routes=tuple(routes),
-        unassigned=tuple(left),
-        status=plan_status(
-            sum(d.quantity_units for d in problem.deliveries),
-            sum(u.quantity_units for u in left),
-        ),
-        distance_m=sum(r.distance_m for r in routes),
-        solve_time_s=solve_time_s,
-        seed=params.seed,
-    )
+    routes = [r for p in plans for r in p.routes]
+    left = [u for p in plans for u in p.unassigned]
+    return finish_plan(problem, routes, left, params, source, solve_time_s)
