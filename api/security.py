@@ -25,6 +25,8 @@ class Role(enum.StrEnum):
     leader = "leader"  # one compound
     dispatcher = "dispatcher"  # one supplier
     driver = "driver"  # one driver record
+    committee = "committee"  # 居委会: several compounds (user_compound rows)
+    volunteer = "volunteer"  # 楼栋志愿者: one building of one compound
 
 
 class Principal(BaseModel):
@@ -37,6 +39,8 @@ class Principal(BaseModel):
     compound_id: str | None = None
     supplier_id: str | None = None
     driver_id: str | None = None
+    building_id: str | None = None
+    compound_ids: tuple[str, ...] = ()
 
 
 def hash_password(password: str) -> str:
@@ -61,6 +65,8 @@ def issue_token(principal: Principal, secret: str, minutes: int) -> str:
         "compound_id": principal.compound_id,
         "supplier_id": principal.supplier_id,
         "driver_id": principal.driver_id,
+        "building_id": principal.building_id,
+        "compound_ids": list(principal.compound_ids),
         "iat": now,
         "exp": now + dt.timedelta(minutes=minutes),
     }
@@ -94,6 +100,8 @@ def read_token(token: str, secret: str) -> Principal | None:
             compound_id=claims.get("compound_id"),
             supplier_id=claims.get("supplier_id"),
             driver_id=claims.get("driver_id"),
+            building_id=claims.get("building_id"),
+            compound_ids=tuple(claims.get("compound_ids") or ()),
         )
         expires = int(claims["exp"])
     except (jwt.PyJWTError, KeyError, ValueError, TypeError):

@@ -319,6 +319,9 @@ class UserAccountRow(Base):
     compound_id: Mapped[str | None] = mapped_column(ID, ForeignKey("compound.compound_id"))
     supplier_id: Mapped[str | None] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
     driver_id: Mapped[str | None] = mapped_column(ID, ForeignKey("driver.driver_id"))
+    building_id: Mapped[str | None] = mapped_column(
+        ID, doc="a volunteer's building (with compound_id)"
+    )
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
 
@@ -426,6 +429,89 @@ class CityPieceRow(Base):
     delivery_date: Mapped[dt.date] = mapped_column(Date())
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+# --- group-buy operations: scopes, pooled groups, sign-ups, payments -------------------------
+
+
+class UserCompoundRow(Base):
+    """A compound a committee (居委会) account is scoped to; a committee has several."""
+
+    __tablename__ = "user_compound"
+
+    username: Mapped[str] = mapped_column(ID, ForeignKey("user_account.username"), primary_key=True)
+    compound_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("compound.compound_id"), primary_key=True
+    )
+
+
+class GroupCompoundRow(Base):
+    """A compound a group delivers to: the lead compound (position 0) and, for a pooled
+    group, each neighbour that joined, with the leader who agreed for it."""
+
+    __tablename__ = "group_compound"
+    __table_args__ = (Index("ix_group_compound_compound_id", "compound_id"),)
+
+    group_id: Mapped[str] = mapped_column(
+        String(128), ForeignKey("group_buy.group_id"), primary_key=True
+    )
+    compound_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("compound.compound_id"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    leader: Mapped[str | None] = mapped_column(ID, doc="username of the leader for this compound")
+    joined_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class GroupSignupRow(Base):
+    """One household's line in a group (a 接龙 line): room, who, how many units, and the
+    short code with which the household checks its own line."""
+
+    __tablename__ = "group_signup"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["compound_id", "building_id"], ["building.compound_id", "building.building_id"]
+        ),
+        Index("ix_group_signup_group_id", "group_id"),
+    )
+
+    signup_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128), ForeignKey("group_buy.group_id"))
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    building_id: Mapped[str] = mapped_column(ID)
+    room: Mapped[str] = mapped_column(String(16))
+    household_name: Mapped[str] = mapped_column(String(256))
+    phone: Mapped[str] = mapped_column(String(64))
+    priority_flags: Mapped[list[str]] = mapped_column(JSON)
+    proxy: Mapped[bool] = mapped_column(Boolean)
+    quantity_units: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(16), doc="active, waitlisted or cancelled")
+    source: Mapped[str] = mapped_column(String(16), doc="jielong, api or resident")
+    resident_code: Mapped[str] = mapped_column(String(16), unique=True)
+    created_by: Mapped[str] = mapped_column(ID)
+    created_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class PaymentRow(Base):
+    """A recorded (never processed) money movement of a group: a household's payment or
+    refund, or the leader's advance to the supplier; ``amount_cents`` is always positive."""
+
+    __tablename__ = "payment"
+    __table_args__ = (Index("ix_payment_group_id", "group_id"),)
+
+    payment_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128), ForeignKey("group_buy.group_id"))
+    signup_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("group_signup.signup_id"), doc="None for the leader's advance"
+    )
+    kind: Mapped[str] = mapped_column(String(16), doc="household, refund or advance")
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    method: Mapped[str] = mapped_column(String(32), doc="a label: wechat, alipay, cash, ...")
+    note: Mapped[str] = mapped_column(String(512))
+    claim_id: Mapped[str | None] = mapped_column(String(32), doc="the claim a refund settles")
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    recorded_by: Mapped[str] = mapped_column(ID)
 
 
 TABLES = tuple(Base.metadata.sorted_tables)

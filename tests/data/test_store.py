@@ -304,12 +304,12 @@ def test_migrate_empty_database(store_url: str) -> None:
     with Store.open(store_url) as store:
         assert store.revision() is None
         store.migrate()
-        assert store.revision() == "0003"
+        assert store.revision() == "0006"
         counts = store.counts()
         assert set(counts) == {table.name for table in Base.metadata.sorted_tables}
         assert all(count == 0 for count in counts.values())
         store.migrate()  # already at head: nothing to do
-        assert store.revision() == "0003"
+        assert store.revision() == "0006"
 
 
 def test_migrated_schema_matches_orm_metadata(store: Store) -> None:
