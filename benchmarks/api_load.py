@@ -41,6 +41,8 @@ import datetime as dt
 import getpass
 import io
 import math
+import multiprocessing
+import multiprocessing.queues
 import os
 import random
 import secrets
@@ -294,8 +296,16 @@ async def load_run(
     seconds: float,
     warmup: float,
     think: float = 0.0,
+    numbers: Sequence[int] | None = None,
+    start_at: float | None = None,
 ) -> dict[str, Samples]:
-    """``clients`` closed-loop clients for ``warmup + seconds``; samples per endpoint."""
+    """``clients`` closed-loop clients for ``warmup + seconds``; samples per endpoint.
+
+    ``numbers`` picks the clients this process runs (all by default) and ``start_at`` a
+    common ``time.perf_counter`` start (system-wide monotonic), so that several client
+    processes run one load together.
+    """
+    numbers = range(clients) if numbers is None else numbers
     samples = {r.name: Samples() for r in cycle(0)}
     # one connection per client (a shared pool's bookkeeping grows with its size) and one
     # TLS context for all: httpx builds one per client otherwise, ~0.1 s each
@@ -307,14 +317,14 @@ async def load_run(
             await stack.enter_async_context(
                 httpx.AsyncClient(base_url=base_url, limits=limits, timeout=timeout, verify=tls)
             )
-            for _ in range(clients)
+            for _ in numbers
         ]
-        start = time.perf_counter()
+        start = max(time.perf_counter(), start_at or 0.0)
+        await asyncio.sleep(start - time.perf_counter())
         counted_from = start + warmup
         stop = counted_from + seconds
 
-        async def client(number: int) -> None:
-            http = https[number]
+        async def client(number: int, http: httpx.AsyncClient) -> None:
             pauses = random.Random(number)
             step = number
             while time.perf_counter() < stop:
@@ -343,8 +353,65 @@ async def load_run(
                     if think:  # jittered, so that clients do not arrive in lockstep
                         await asyncio.sleep(think * pauses.uniform(0.5, 1.5))
 
-        await asyncio.gather(*(client(n) for n in range(clients)))
+        await asyncio.gather(*(client(n, http) for n, http in zip(numbers, https, strict=True)))
     return samples
+
+
+def merge(parts: Sequence[dict[str, Samples]]) -> dict[str, Samples]:
+    """The samples of several client processes as one."""
+    merged: dict[str, Samples] = {}
+    for part in parts:
+        for name, found in part.items():
+            into = merged.setdefault(name, Samples())
+            into.latencies.extend(found.latencies)
+            into.errors += found.errors
+            for status, count in found.statuses.items():
+                into.statuses[status] = into.statuses.get(status, 0) + count
+    return merged
+
+
+def load_in_processes(
+    base_url: str,
+    cycle: Callable[[int], tuple[Request, ...]],
+    *,
+    processes: int,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    think: float,
+) -> tuple[dict[str, Samples], float]:
+    """``load_run`` split over forked client processes (client ``n`` in process ``n %
+    processes``), started together; the merged samples and the processes' CPU seconds."""
+    context = multiprocessing.get_context("fork")  # the cycle closure is inherited, not pickled
+    queue: multiprocessing.queues.Queue[tuple[float, dict[str, Samples]]] = context.Queue()
+    start_at = time.perf_counter() + 2.0 + clients / 200  # time to open the clients
+
+    def work(numbers: Sequence[int]) -> None:
+        cpu = time.process_time()
+        found = asyncio.run(
+            load_run(
+                base_url,
+                cycle,
+                clients=clients,
+                seconds=seconds,
+                warmup=warmup,
+                think=think,
+                numbers=numbers,
+                start_at=start_at,
+            )
+        )
+        queue.put((time.process_time() - cpu, found))
+
+    workers = [
+        context.Process(target=work, args=(range(i, clients, processes),), daemon=True)
+        for i in range(processes)
+    ]
+    for worker in workers:
+        worker.start()
+    results = [queue.get(timeout=warmup + seconds + REQUEST_TIMEOUT_S + 120) for _ in workers]
+    for worker in workers:
+        worker.join()
+    return merge([found for _, found in results]), sum(cpu for cpu, _ in results)
 
 
 def measure(
@@ -358,19 +425,31 @@ def measure(
     names = [r.name for r in cycle(0)]
     server_cpu, client_cpu = server.cpu_s(), time.process_time()
     wall = time.perf_counter()
-    samples = asyncio.run(
-        load_run(
+    if args.client_processes > 1:
+        samples, child_cpu = load_in_processes(
             server.base_url,
             cycle,
+            processes=args.client_processes,
             clients=clients,
             seconds=args.seconds,
             warmup=args.warmup,
             think=args.think_ms / 1000,
         )
-    )
+    else:
+        child_cpu = 0.0
+        samples = asyncio.run(
+            load_run(
+                server.base_url,
+                cycle,
+                clients=clients,
+                seconds=args.seconds,
+                warmup=args.warmup,
+                think=args.think_ms / 1000,
+            )
+        )
     wall = time.perf_counter() - wall
     server_pct = 100 * (server.cpu_s() - server_cpu) / wall
-    client_pct = 100 * (time.process_time() - client_cpu) / wall
+    client_pct = 100 * (time.process_time() - client_cpu + child_cpu) / wall
     rows = []
     for name in (*names, "all"):
         picked = [samples[n] for n in (names if name == "all" else (name,))]
@@ -434,6 +513,7 @@ def run_backend(
             for clients in args.clients:
                 labels = {
                     "backend": backend,
+                    "client_processes": str(args.client_processes),
                     "driver_reads": mix,
                     "server_workers": str(args.server_workers),
                     "access_log": "on" if args.access_log else "off",
@@ -458,7 +538,8 @@ def print_table(rows: Sequence[dict[str, str]], args: argparse.Namespace) -> Non
     table = Table(
         title=f"linli API under load: demo day {DEMO_DATE}, {args.seconds:g} s per run "
         f"after {args.warmup:g} s warm-up, think time {args.think_ms:g} ms, "
-        f"{args.server_workers} HTTP worker(s), access log {'on' if args.access_log else 'off'}",
+        f"{args.server_workers} HTTP worker(s), {args.client_processes} client process(es), "
+        f"access log {'on' if args.access_log else 'off'}",
         caption="driver reads: sheets = /route-sheets/mine, jobs = /jobs; latency client-side "
         "over 2xx answers; CPU: % of one core over the run (client and server share the machine)",
     )
@@ -536,6 +617,13 @@ def main(argv: list[str] | None = None) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="the server logs every request (as shipped) or not",
+    )
+    parser.add_argument(
+        "--client-processes",
+        type=int,
+        default=1,
+        help="processes the clients are spread over (one asyncio loop each), so that the "
+        "load generator is not the bottleneck",
     )
     parser.add_argument("--csv", type=Path, default=RESULTS, help="where to write the rows")
     args = parser.parse_args(argv)
