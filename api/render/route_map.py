@@ -144,14 +144,38 @@ def layout_route_map(
     )
 
 
+Line = tuple[tuple[float, float], ...]
+
+
 @functools.cache
-def _layer(layer_id: str, folder: Path | None) -> tuple[tuple[tuple[float, float], ...], ...]:
-    """The lines of a map layer in (lon, lat), read once per process and map data folder."""
+def _layer(layer_id: str, folder: Path | None) -> tuple[tuple[Extent, Line], ...]:
+    """The lines of a map layer in (lon, lat) with their extents, read once per process and
+    map data folder (the extent lets a sheet skip the thousands of lines far from its route)."""
     content = layer_bytes(layer_id)
     if not content:
         return ()
     everywhere = Extent(-180.0, -90.0, 180.0, 90.0)
-    return tuple(tuple(line) for line in layer_lines(content, everywhere))
+    lines = []
+    for line in layer_lines(content, everywhere):
+        lons, lats = [p[0] for p in line], [p[1] for p in line]
+        lines.append((Extent(min(lons), min(lats), max(lons), max(lats)), tuple(line)))
+    return tuple(lines)
+
+
+def _box_extent(layout: MapLayout, x: float, y: float, w: float, h: float) -> Extent:
+    """The (lon, lat) rectangle the page box shows (the projection is linear in each)."""
+    lon0, lat0 = layout.origin
+    metres_per_lon = EARTH_RADIUS_M * math.radians(1.0) * math.cos(math.radians(lat0))
+    metres_per_lat = EARTH_RADIUS_M * math.radians(1.0)
+
+    def lon_lat(px: float, py: float) -> tuple[float, float]:
+        east = (px - layout.centre[0]) * layout.metres_per_mm + layout.centre_m[0]
+        north = -(py - layout.centre[1]) * layout.metres_per_mm + layout.centre_m[1]
+        return lon0 + east / metres_per_lon, lat0 + north / metres_per_lat
+
+    west, north = lon_lat(x, y)
+    east, south = lon_lat(x + w, y + h)
+    return Extent(west, south, east, north)
 
 
 def background_lines(
@@ -160,8 +184,16 @@ def background_lines(
     """The lines of the available map layers (outline, districts, streets, roads) that cross
     the box, in page millimetres: the street and district lines let a driver place the route."""
     found = []
+    box = _box_extent(layout, x, y, w, h)
     for layer in available_layers():
-        for line in _layer(layer.layer_id, map_data_folder()):
+        for extent, line in _layer(layer.layer_id, map_data_folder()):
+            if (
+                extent.east < box.west
+                or extent.west > box.east
+                or extent.north < box.south
+                or extent.south > box.north
+            ):
+                continue
             page = [layout.to_page(lon, lat) for lon, lat in line]
             if any(x <= px <= x + w and y <= py <= y + h for px, py in page):
                 found.append((layer.kind, page))
