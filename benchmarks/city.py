@@ -76,6 +76,12 @@ DAY = DEFAULT_DELIVERY_DATE
 STAGES = ("aggregate", "match", "route", "check", "documents")
 
 
+def rss_mb() -> float:
+    """Resident memory of this process now, MB (Linux /proc/self/statm)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 2**20
+
+
 def peak_mb() -> float:
     """Peak resident memory of the calling process, MB (Linux: ru_maxrss is in KB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -154,10 +160,12 @@ def run(
     compounds = generated_compounds(city.compounds)
     categories = tuple(c for c in load_categories(demo_files().categories) if c.category_id in kept)
     timings["generate"] = time.perf_counter() - start
+    memory = {"generate": rss_mb()}
 
     start = time.perf_counter()
     demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     timings["aggregate"] = time.perf_counter() - start
+    memory["aggregate"] = rss_mb()
     day = city_day(
         DAY,
         categories=categories,
@@ -185,6 +193,7 @@ def run(
             else None
         )
         workers_mb = worker_peak_mb(client)
+    memory["plan"] = rss_mb()
 
     start = time.perf_counter()
     matrix = HaversineMatrix(circuity=route_params.circuity, speed_kmh=route_params.speed_kmh)
@@ -212,6 +221,7 @@ def run(
         )
         documents = len(built.route_sheets) + len(built.sorting_lists) + len(built.pickup_notices)
         timings["documents"] = time.perf_counter() - start
+        memory["documents"] = rss_mb()
 
     summary = result.allocation.summary()
     plan = result.plan
@@ -229,6 +239,7 @@ def run(
         "plan_s": round(sum(timings.get(k, 0.0) for k in STAGES), 2),
         "peak_mb": round(peak_mb()),
         "worker_peak_mb": round(workers_mb),
+        **{f"rss_after_{k}_mb": round(v) for k, v in memory.items()},
         "served_pct": round(summary.served_pct, 2),
         "priority_served_pct": round(summary.priority_served_pct, 2),
         "round2_districts": len(result.second_round_kept),
@@ -271,12 +282,12 @@ def top_districts(day: CityDay, n: int) -> list[str]:
     return totals["d"].head(n).to_list()
 
 
-def write_rows(rows: list[dict[str, object]]) -> None:
+def write_rows(rows: list[dict[str, object]], path: Path = RESULTS) -> None:
     """Append ``rows`` to the CSV (a new header when the columns change)."""
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fields = list(dict.fromkeys(k for row in rows for k in row))
-    new = not RESULTS.exists()
-    with RESULTS.open("a", newline="", encoding="utf-8") as handle:
+    new = not path.exists()
+    with path.open("a", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         if new:
             writer.writeheader()
@@ -340,6 +351,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--documents", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--loss-sample", action="store_true")
+    parser.add_argument(
+        "--csv",
+        type=Path,
+        default=RESULTS,
+        help="CSV the rows are appended to (the plot is drawn only from the default one)",
+    )
     args = parser.parse_args(argv)
     console = Console()
     rows = [
@@ -352,8 +369,9 @@ def main(argv: list[str] | None = None) -> None:
     for key in dict.fromkeys(k for row in rows for k in row):
         table.add_row(key, *(str(row.get(key, "")) for row in rows))
     console.print(table)
-    write_rows(rows)
-    plot(console)
+    write_rows(rows, args.csv)
+    if args.csv == RESULTS:
+        plot(console)
 
 
 if __name__ == "__main__":
