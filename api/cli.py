@@ -481,6 +481,83 @@ def serve(
     )
 
 
+@app.command()
+def whatif(
+    scenario: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="rules to try, e.g. 'fairness_cap_pct=30' or 'two: max_suppliers_per_compound=2'"
+            " (repeatable; rules: fairness_cap_pct, max_suppliers_per_compound, "
+            "single_supplier_per_category, require_verified_certificates, "
+            "require_quarantine_report, pooling_distance_m, pooling_drop)"
+        ),
+    ] = None,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="YAML or JSON file of named scenarios"),
+    ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db", help="database URL or SQLite file (needs --date); default: the demo day"
+        ),
+    ] = None,
+    date: Annotated[str | None, typer.Option(help="delivery date YYYY-MM-DD (with --db)")] = None,
+    problem: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="a matcher Problem as JSON instead"),
+    ] = None,
+    time_limit: Annotated[float, typer.Option(help="solver time limit per scenario, s")] = 30.0,
+    seed: Annotated[int, typer.Option(help="solver seed (and the demo's order seed)")] = 20220415,
+    csv: Annotated[Path | None, typer.Option(help="also write the comparison as CSV")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
+) -> None:
+    """Compare the day's matching under alternative rules (baseline always first)."""
+    from matcher.model import Problem
+    from matcher.whatif import (
+        Rules,
+        comparison_table,
+        demo_problem,
+        load_scenarios,
+        parse_scenario,
+        run_whatif,
+        store_problem,
+    )
+
+    base = Rules()
+    try:
+        chosen = load_scenarios(scenarios, base) if scenarios else []
+        chosen += [parse_scenario(spec, base) for spec in scenario or []]
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    if db is not None and date is None:
+        raise typer.BadParameter("--db needs --date YYYY-MM-DD: which day to compare")
+    with _reported_errors():
+        if problem is not None:
+            try:
+                day_problem = Problem.model_validate_json(problem.read_text(encoding="utf-8"))
+            except ValueError as error:
+                err_console.print(f"error: {problem}: not a problem ({str(error).splitlines()[0]})")
+                raise typer.Exit(EXIT_DATA_ERROR) from None
+        elif db is not None and date is not None:
+            day_problem = store_problem(_open_store(db), dt.date.fromisoformat(date))
+        else:
+            day_problem = demo_problem(seed)
+        try:
+            result = run_whatif(day_problem, chosen, Params(time_limit_s=time_limit, seed=seed))
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from None
+    if csv is not None:
+        csv.parent.mkdir(parents=True, exist_ok=True)
+        result.frame().write_csv(csv)
+    if as_json:
+        typer.echo(result.model_dump_json(indent=1))
+        return
+    console.print(comparison_table(result))
+    if csv is not None:
+        console.print(f"comparison written to {csv}")
+
+
 user_app = typer.Typer(help="user accounts of the HTTP API", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
@@ -488,28 +565,49 @@ app.add_typer(user_app, name="user")
 @user_app.command("add")
 def user_add(
     username: Annotated[str, typer.Argument(help="login name")],
-    role: Annotated[str, typer.Option(help="admin, leader, dispatcher or driver")],
+    role: Annotated[
+        str, typer.Option(help="admin, leader, dispatcher, driver, committee or volunteer")
+    ],
     bound_to: Annotated[
         str | None,
-        typer.Option(help="compound_id (leader), supplier_id (dispatcher) or driver_id (driver)"),
+        typer.Option(
+            help="compound_id (leader, volunteer), supplier_id (dispatcher) or driver_id (driver)"
+        ),
+    ] = None,
+    building: Annotated[
+        str | None, typer.Option(help="a volunteer's building_id (in the --bound-to compound)")
+    ] = None,
+    compound: Annotated[
+        list[str] | None,
+        typer.Option(help="a committee's compound_id; repeat for each compound it governs"),
     ] = None,
     password: Annotated[
         str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)
     ] = "",
     db: DbOption = None,
 ) -> None:
-    """Create a user bound to its compound, supplier or driver (password hashed with argon2)."""
+    """Create a user bound to its compound, supplier or driver (a committee to its compounds,
+    a volunteer to a building); the password is hashed with argon2."""
     from api.accounts import AccountError, add_user
     from api.security import Role
 
     try:
         chosen = Role(role)
     except ValueError:
-        err_console.print(f"error: role {role!r}: use admin, leader, dispatcher or driver")
+        names = ", ".join(r.value for r in Role)
+        err_console.print(f"error: role {role!r}: use one of {names}")
         raise typer.Exit(EXIT_DATA_ERROR) from None
     store = _open_store(db)
     try:
-        principal = add_user(store.engine, username, password, chosen, bound_to=bound_to)
+        principal = add_user(
+            store.engine,
+            username,
+            password,
+            chosen,
+            bound_to=bound_to,
+            building_id=building,
+            compound_ids=tuple(compound or ()),
+        )
     except AccountError as error:
         err_console.print(f"error: {error}")
         raise typer.Exit(EXIT_DATA_ERROR) from None
@@ -531,6 +629,34 @@ def audit_verify(db: DbOption = None) -> None:
         return
     err_console.print(f"audit chain broken at event {verdict.broken_at}: {verdict.reason}")
     raise typer.Exit(1)
+
+
+claims_app = typer.Typer(help="after-sales claims", no_args_is_help=True)
+app.add_typer(claims_app, name="claims")
+
+
+@claims_app.command("escalate")
+def claims_escalate(
+    db: DbOption = None,
+    now: Annotated[
+        str | None, typer.Option(help="evaluate deadlines at this ISO time (default now)")
+    ] = None,
+) -> None:
+    """Escalate claims the supplier did not answer by their deadline to the committee, and
+    close rejections not appealed by theirs (also done whenever claims are read)."""
+    import datetime as dt
+
+    from api.aftersales import sweep
+
+    try:
+        at = dt.datetime.now(dt.UTC) if now is None else dt.datetime.fromisoformat(now)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        err_console.print("error: --now needs an offset, e.g. 2022-04-16T12:00:00+08:00")
+        raise typer.Exit(EXIT_DATA_ERROR)
+    moved = sweep(_open_store(db).engine, at)
+    console.print(f"{moved} claim(s) moved on at {at.isoformat()}")
 
 
 def main() -> None:

@@ -61,12 +61,29 @@ def require(user: Principal, *roles: Role) -> None:
 
 
 def require_compound(user: Principal, compound_id: str, *, leader_only: bool = False) -> None:
-    """403 unless ``user`` is an admin (and not ``leader_only``) or this compound's leader."""
-    if user.role is Role.admin and not leader_only:
-        return
+    """403 unless ``user`` is this compound's leader or, when not ``leader_only``, an admin
+    or a committee (居委会) scoped to it."""
     if user.role is Role.leader and user.compound_id == compound_id:
         return
+    if not leader_only and governs(user, compound_id):
+        return
     raise ApiError(403, "forbidden", f"compound {compound_id!r} is not yours")
+
+
+def governs(user: Principal, compound_id: str) -> bool:
+    """Whether ``user`` is an admin or a committee whose scope holds ``compound_id``."""
+    if user.role is Role.admin:
+        return True
+    return user.role is Role.committee and compound_id in user.compound_ids
+
+
+def require_governs(user: Principal, compound_id: str) -> None:
+    """403 unless ``user`` is an admin or the committee of ``compound_id`` (lockdown status,
+    certificate checks, every group of the compound)."""
+    if not governs(user, compound_id):
+        raise ApiError(
+            403, "forbidden", f"compound {compound_id!r}: needs an admin or its committee"
+        )
 
 
 def require_supplier(user: Principal, supplier_id: str) -> None:

@@ -9,6 +9,7 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from api.supplier_record import reliability_records
 from data.aggregate import aggregate_demand, compound_demand
 from data.store import Store
 from matcher.explain import Decision, explain
@@ -27,8 +28,16 @@ class DayMatch:
 
 
 def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
-    """Aggregate the day's stored orders and allocate them to the stored offers."""
+    """Aggregate the day's stored orders and allocate them to the stored offers; suppliers'
+    reliability records (past deliveries, receipt checks, claims) enter the explanations and,
+    with ``params.reliability_penalty_cents_per_unit``, the cost."""
     supply = store.supply()
+    records = reliability_records(store.engine)
+    scores = tuple(
+        (supplier_id, record.score_permille)
+        for supplier_id, record in sorted(records.items())
+        if record.score_permille is not None
+    )
     demand = compound_demand(aggregate_demand(store.order_lines(day))).collect()
     problem = Problem.from_frames(
         day,
@@ -43,8 +52,11 @@ def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
         certificates=supply.certificates,
         lockdown=store.lockdown(),
     )
+    if scores:
+        problem = problem.model_copy(update={"supplier_reliability_permille": scores})
     allocation = solve(problem, params)
-    return DayMatch(problem, allocation, explain(problem, allocation, params=params))
+    decisions = explain(problem, allocation, params=params, reliability=records)
+    return DayMatch(problem, allocation, decisions)
 
 
 def print_allocation(console: Console, match: DayMatch) -> None:

@@ -12,6 +12,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from api.crews import assignments, crews_on_board
+from api.places import pinned_points, sealed_compounds
 from data.store import Store
 from matcher.result import Allocation
 from routing.check import check_plan
@@ -60,7 +62,8 @@ def plan_day(
         certificates=supply.certificates,
     )
     plan = solve(problem, params)
-    violations = tuple(check_plan(problem, plan, params))
+    crews = crews_on_board(supply, plan, assignments(store, day))
+    violations = tuple(check_plan(problem, plan, params, crews=crews))
     if not documents:
         return DayPlan(problem, infeasible, plan, violations)
     routed = sorted({stop.compound_id for route in plan.routes for stop in route.stops})
@@ -78,6 +81,8 @@ def plan_day(
         depots=supply.depots,
         pickup_points=pickup_lookup(pickups),
         matrix=HaversineMatrix(circuity=params.circuity, speed_kmh=params.speed_kmh),
+        pinned=pinned_points(store, day, routed),
+        sealed=sealed_compounds(store, day, routed),
     )
     return DayPlan(problem, infeasible, plan, violations, docs, pickups)
 

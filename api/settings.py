@@ -34,6 +34,12 @@ class Settings(BaseSettings):
     )
     match_time_limit_s: float = Field(default=20.0, gt=0)
     route_time_limit_s: float = Field(default=20.0, gt=0)
+    claim_escalation_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="hours a supplier has to answer a claim (and a filer to appeal a "
+        "rejection) before it goes to the residents' committee",
+    )
 
     def url(self) -> str:
         """The database URL with defaults applied (psycopg 3 for PostgreSQL)."""

@@ -32,6 +32,7 @@ from data.schemas import (
     Category,
     Certificate,
     Compound,
+    CrewMember,
     Datum,
     Depot,
     Driver,
@@ -440,6 +441,14 @@ DRIVERS = _Spec(
     required=("driver_id", "supplier_id", "name"),
     optional=("phone", "test_taken_at"),
     id_columns=("driver_id",),
+    datetimes=frozenset({"test_taken_at"}),
+)
+CREW = _Spec(
+    CrewMember,
+    "crew member",
+    required=("crew_id", "supplier_id", "name"),
+    optional=("phone", "test_taken_at"),
+    id_columns=("crew_id",),
     datetimes=frozenset({"test_taken_at"}),
 )
 CERTIFICATES = _Spec(
@@ -1137,6 +1146,7 @@ class SupplyBundle:
     drivers: tuple[Driver, ...] = ()
     certificates: tuple[Certificate, ...] = ()
     offers: tuple[Offer, ...] = ()
+    crew: tuple[CrewMember, ...] = ()
 
 
 SUPPLY_KINDS: Mapping[str, _Spec] = {
@@ -1144,6 +1154,7 @@ SUPPLY_KINDS: Mapping[str, _Spec] = {
     "depots": DEPOTS,
     "vehicles": VEHICLES,
     "drivers": DRIVERS,
+    "crew": CREW,
     "certificates": CERTIFICATES,
     "offers": OFFERS,
 }
@@ -1158,7 +1169,7 @@ def load_supply(
     reference: Reference | None = None,
     as_of: dt.datetime | None = None,
 ) -> SupplyBundle:
-    """Suppliers, depots, vehicles, drivers, certificates and offers, all or nothing.
+    """Suppliers, depots, vehicles, drivers, crew, certificates and offers, all or nothing.
 
     From one YAML/JSON file with those top-level lists, or from CSVs named by kind
     (``offers.csv``, ...) given as a list or a directory. With ``as_of``, a certificate
@@ -1177,7 +1188,7 @@ def load_supply(
         suppliers=[s for _, s in loaded.get("suppliers", [])],
         depots=[d for _, d in loaded.get("depots", [])],
     )
-    for kind in ("depots", "vehicles", "drivers", "offers"):
+    for kind in ("depots", "vehicles", "drivers", "crew", "offers"):
         issues += _present(
             ref.supplier_issue(files[kind], row, model.supplier_id)
             for row, model in loaded.get(kind, [])
@@ -1194,6 +1205,7 @@ def load_supply(
         HolderKind.supplier: ref.supplier_ids,
         HolderKind.vehicle: _ids_if_any(loaded.get("vehicles", []), "vehicle_id"),
         HolderKind.driver: _ids_if_any(loaded.get("drivers", []), "driver_id"),
+        HolderKind.crew: _ids_if_any(loaded.get("crew", []), "crew_id"),
     }
     issues += certificate_holder_issues(
         loaded.get("certificates", []), holders, file=files.get("certificates", "")

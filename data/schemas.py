@@ -58,6 +58,7 @@ class CertificateType(enum.StrEnum):
     driver_test = "driver_test"  # 48-hour negative test of a driver or crew member
     quarantine_report = "quarantine_report"  # 检疫报告, per batch, meat
     food_licence = "food_licence"  # 食品经营许可证
+    work_id = "work_id"  # 工作证: everyone on a vehicle carries one at arrival
 
 
 class HolderKind(enum.StrEnum):
@@ -66,6 +67,7 @@ class HolderKind(enum.StrEnum):
     supplier = "supplier"
     vehicle = "vehicle"
     driver = "driver"
+    crew = "crew"  # a delivery crew member (押运/搬运) riding on a vehicle
 
 
 class Datum(enum.StrEnum):
@@ -282,8 +284,40 @@ class Driver(Model):
         return None if self.test_taken_at is None else self.test_taken_at + DRIVER_TEST_VALIDITY
 
 
+class CrewMember(Model):
+    """A supplier's delivery crew member (搬运、押运) riding on a vehicle besides the driver;
+    like a driver, they need a valid 48-hour test and a work ID at every arrival."""
+
+    crew_id: Identifier
+    supplier_id: Identifier
+    name: str = Field(min_length=1)
+    phone: str = ""
+    test_taken_at: AwareDatetime | None = None
+
+    @property
+    def test_valid_until(self) -> dt.datetime | None:
+        """When the crew member's negative test stops being valid."""
+        return None if self.test_taken_at is None else self.test_taken_at + DRIVER_TEST_VALIDITY
+
+
+class CrewAssignment(Model):
+    """Who rides on a vehicle on a date besides its driver (the crew, in order)."""
+
+    vehicle_id: Identifier
+    delivery_date: dt.date
+    crew_ids: tuple[Identifier, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> Self:
+        repeated = sorted({c for c in self.crew_ids if self.crew_ids.count(c) > 1})
+        if repeated:
+            raise ValueError(f"crew_ids repeats {', '.join(repeated)}; name each person once")
+        return self
+
+
 class Certificate(Model):
-    """A typed document held by a supplier, vehicle or driver over a validity interval."""
+    """A typed document held by a supplier, vehicle, driver or crew member over a validity
+    interval."""
 
     certificate_id: Identifier
     type: CertificateType

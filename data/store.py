@@ -49,6 +49,7 @@ from data.schemas import (
     Category,
     Certificate,
     Compound,
+    CrewMember,
     Depot,
     Driver,
     Gate,
@@ -68,6 +69,7 @@ from data.tables import (
     CategoryRow,
     CertificateRow,
     CompoundRow,
+    CrewMemberRow,
     DepotRow,
     DriverRow,
     GateRow,
@@ -112,6 +114,7 @@ _SUPPLIER = _table(SupplierRow)
 _DEPOT = _table(DepotRow)
 _VEHICLE = _table(VehicleRow)
 _DRIVER = _table(DriverRow)
+_CREW = _table(CrewMemberRow)
 _CERTIFICATE = _table(CertificateRow)
 _OFFER = _table(OfferRow)
 _ORDER = _table(HouseholdOrderRow)
@@ -146,6 +149,7 @@ class StoredSupply:
     drivers: tuple[Driver, ...] = ()
     certificates: tuple[Certificate, ...] = ()
     offers: tuple[Offer, ...] = ()
+    crew: tuple[CrewMember, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,7 +331,7 @@ def _depot(r: Record) -> Depot:
     return Depot.model_validate(_with_hours(r, "opens_at", "closes_at", "hours"))
 
 
-def _plain_row(model: Building | Vehicle | Driver) -> Row:
+def _plain_row(model: Building | Vehicle | Driver | CrewMember) -> Row:
     return model.model_dump()
 
 
@@ -337,6 +341,16 @@ def _vehicle(r: Record) -> Vehicle:
 
 def _driver(r: Record) -> Driver:
     return Driver.model_validate(dict(r))
+
+
+def _crew(r: Record) -> CrewMember:
+    return CrewMember.model_validate(dict(r))
+
+
+def _crew_of(bundle: SupplyBundleLike) -> Sequence[CrewMember]:
+    """The bundle's crew members; a bundle made before crews existed has none."""
+    crew: Sequence[CrewMember] = getattr(bundle, "crew", ())
+    return crew
 
 
 def _certificate_row(c: Certificate) -> Row:
@@ -684,7 +698,7 @@ class Store:
         return self._run_import(source, work)
 
     def import_supply(self, bundle: SupplyBundleLike, *, source: str) -> ImportResult:
-        """Upsert suppliers, depots, vehicles, drivers, certificates and offers by id."""
+        """Upsert suppliers, depots, vehicles, drivers, certificates, offers and crew by id."""
         kinds: list[Sequence[Any]] = [
             bundle.suppliers,
             bundle.depots,
@@ -692,6 +706,7 @@ class Store:
             bundle.drivers,
             bundle.certificates,
             bundle.offers,
+            _crew_of(bundle),
         ]
         digest = _digest(f"{type(m).__name__}:{_canonical(m)}" for k in kinds for m in k)
 
@@ -709,6 +724,7 @@ class Store:
                     conn, _VEHICLE, ["vehicle_id"], [_plain_row(v) for v in bundle.vehicles]
                 ),
                 self._upsert(conn, _DRIVER, ["driver_id"], [_plain_row(d) for d in bundle.drivers]),
+                self._upsert(conn, _CREW, ["crew_id"], [_plain_row(c) for c in _crew_of(bundle)]),
                 self._upsert(
                     conn,
                     _CERTIFICATE,
@@ -730,6 +746,7 @@ class Store:
             *_duplicates(source, "depot", "depot_id", (d.depot_id for d in bundle.depots)),
             *_duplicates(source, "vehicle", "vehicle_id", (v.vehicle_id for v in bundle.vehicles)),
             *_duplicates(source, "driver", "driver_id", (d.driver_id for d in bundle.drivers)),
+            *_duplicates(source, "crew member", "crew_id", (c.crew_id for c in _crew_of(bundle))),
             *_duplicates(
                 source,
                 "certificate",
@@ -753,11 +770,13 @@ class Store:
             "vehicle": self._ids(conn, _VEHICLE.c.vehicle_id)
             | {v.vehicle_id for v in bundle.vehicles},
             "driver": self._ids(conn, _DRIVER.c.driver_id) | {d.driver_id for d in bundle.drivers},
+            "crew": self._ids(conn, _CREW.c.crew_id) | {c.crew_id for c in _crew_of(bundle)},
         }
         owned: list[tuple[str, str, str]] = [
             *(("depot", d.depot_id, d.supplier_id) for d in bundle.depots),
             *(("vehicle", v.vehicle_id, v.supplier_id) for v in bundle.vehicles),
             *(("driver", d.driver_id, d.supplier_id) for d in bundle.drivers),
+            *(("crew member", c.crew_id, c.supplier_id) for c in _crew_of(bundle)),
             *(("offer", o.offer_id, o.supplier_id) for o in bundle.offers),
         ]
         for kind, name, supplier_id in owned:
@@ -997,6 +1016,7 @@ class Store:
             drivers=tuple(self._read(_DRIVER, _driver, "driver_id")),
             certificates=tuple(self._read(_CERTIFICATE, _certificate, "certificate_id")),
             offers=tuple(self._read(_OFFER, _offer, "offer_id")),
+            crew=tuple(self._read(_CREW, _crew, "crew_id")),
         )
 
     def reference(self) -> Reference:

@@ -514,6 +514,151 @@ class PaymentRow(Base):
     recorded_by: Mapped[str] = mapped_column(ID)
 
 
+# --- hand-out, pinned pickup points, vehicle crews (migration 0006) --------------------------
+
+
+class CrewMemberRow(Base):
+    """A supplier's delivery crew member riding on a vehicle besides the driver."""
+
+    __tablename__ = "crew_member"
+
+    crew_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    name: Mapped[str] = mapped_column(String(256))
+    phone: Mapped[str] = mapped_column(String(64))
+    test_taken_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime())
+
+
+class VehicleCrewRow(Base):
+    """A crew member assigned to a vehicle on a date (the dispatcher's crew of the day)."""
+
+    __tablename__ = "vehicle_crew"
+
+    vehicle_id: Mapped[str] = mapped_column(ID, ForeignKey("vehicle.vehicle_id"), primary_key=True)
+    delivery_date: Mapped[dt.date] = mapped_column(Date(), primary_key=True)
+    crew_id: Mapped[str] = mapped_column(ID, ForeignKey("crew_member.crew_id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class PickupPinRow(Base):
+    """A pickup point a leader pinned by hand for a compound and date, for every building
+    (``building_id`` empty) or one building; it overrides the computed point."""
+
+    __tablename__ = "pickup_pin"
+    __table_args__ = (UniqueConstraint("compound_id", "delivery_date", "building_id"),)
+
+    pin_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    delivery_date: Mapped[dt.date] = mapped_column(Date())
+    building_id: Mapped[str] = mapped_column(ID, doc="empty: every building of the compound")
+    point_name: Mapped[str] = mapped_column(String(128))
+    lon: Mapped[float]
+    lat: Mapped[float]
+    pinned_by: Mapped[str] = mapped_column(ID)
+    pinned_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class HandoutStepRow(Base):
+    """One step of a building's hand-out of a delivery: received, disinfected, handed out."""
+
+    __tablename__ = "handout_step"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["compound_id", "building_id"], ["building.compound_id", "building.building_id"]
+        ),
+        UniqueConstraint("compound_id", "building_id", "delivery_date", "delivery_key", "step"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    compound_id: Mapped[str] = mapped_column(ID)
+    building_id: Mapped[str] = mapped_column(ID)
+    delivery_date: Mapped[dt.date] = mapped_column(Date())
+    delivery_key: Mapped[str] = mapped_column(
+        String(128), doc="which delivery of the day: a group id, or empty for the whole day"
+    )
+    step: Mapped[str] = mapped_column(String(16), doc="received, disinfected or handed_out")
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    recorded_by: Mapped[str] = mapped_column(ID)
+
+
+class OrderImporterRow(Base):
+    """The leader who last imported a household order through the API: only that leader
+    sees the order's household fields; other leaders of the compound see aggregates."""
+
+    __tablename__ = "order_importer"
+
+    compound_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("compound.compound_id"), primary_key=True
+    )
+    delivery_date: Mapped[dt.date] = mapped_column(Date(), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    username: Mapped[str] = mapped_column(ID)
+
+
+# --- receipt checks, claims, supplier refusals (migration 0005) ------------------------------
+
+
+class ReceiptCheckRow(Base):
+    """验货: what arrived for a group at one compound against what was expected; ``lines``
+    is a JSON array of ``matcher.receipt.ReceiptLine``."""
+
+    __tablename__ = "receipt_check"
+    __table_args__ = (Index("ix_receipt_check_group_id", "group_id"),)
+
+    check_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128), ForeignKey("group_buy.group_id"))
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    expected_units: Mapped[int] = mapped_column(Integer)
+    expected_from: Mapped[str] = mapped_column(String(16), doc="plan or ordered")
+    plan_job_id: Mapped[str | None] = mapped_column(String(32))
+    received_units: Mapped[int] = mapped_column(Integer)
+    lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    discrepancy: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    recorded_by: Mapped[str] = mapped_column(ID)
+
+
+class ClaimRow(Base):
+    """An after-sales claim; ``data`` is the whole ``matcher.claims.Claim`` (with history)."""
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        Index("ix_claim_group_id", "group_id"),
+        Index("ix_claim_supplier_id", "supplier_id"),
+        Index("ix_claim_state", "state"),
+    )
+
+    claim_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    group_id: Mapped[str] = mapped_column(String(128), ForeignKey("group_buy.group_id"))
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    supplier_id: Mapped[str] = mapped_column(ID, ForeignKey("supplier.supplier_id"))
+    signup_id: Mapped[str | None] = mapped_column(
+        String(32), ForeignKey("group_signup.signup_id"), doc="None for a group-level claim"
+    )
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[dt.datetime | None] = mapped_column(AwareDateTime())
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    filed_by: Mapped[str] = mapped_column(ID)
+    filed_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
+class SupplierRefusalRow(Base):
+    """A leader's refusal of a supplier for their groups, with the reason (the committee of
+    the leader's compound sees it)."""
+
+    __tablename__ = "supplier_refusal"
+
+    leader: Mapped[str] = mapped_column(ID, ForeignKey("user_account.username"), primary_key=True)
+    supplier_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("supplier.supplier_id"), primary_key=True
+    )
+    compound_id: Mapped[str] = mapped_column(ID, ForeignKey("compound.compound_id"))
+    reason: Mapped[str] = mapped_column(String(512))
+    at: Mapped[dt.datetime] = mapped_column(AwareDateTime())
+
+
 TABLES = tuple(Base.metadata.sorted_tables)
 """Every store table, parents before children."""
 

@@ -21,6 +21,12 @@ checked in this order (compound-independent rules first):
    vehicle (refrigerated if cold chain) at the offer's depots holds a vehicle pass with scope
    that level (or empty) valid over the whole window.
 
+With a ``CrewRoster`` (crew members and the day's crew assignments), rule 5 is followed by
+``no_valid_crew``: every vehicle of the supplier at the offer's depots has a crew assigned
+for the date and on each some crew member lacks a 48-hour test or a work ID (``work_id``)
+valid at the end of the window. A vehicle without an assignment carries its driver only and
+is judged by rule 5 alone, so problems without crews decide exactly as before.
+
 Certificates are always checked against the delivery window, never against "now". The
 per-compound rules are vectorised (numpy) so a city of 9,500 compounds × 300 offers is a
 few array operations per offer. "Category not offered" is a property of a compound ×
@@ -41,6 +47,8 @@ from data.schemas import (
     LOCKDOWN_LEVEL_ZH,
     Certificate,
     CertificateType,
+    CrewAssignment,
+    CrewMember,
     HolderKind,
     LockdownLevel,
     Model,
@@ -68,6 +76,7 @@ class Reason(enum.StrEnum):
     outside_service_area = "outside_service_area"
     lockdown_level_not_served = "lockdown_level_not_served"
     no_vehicle_pass = "no_vehicle_pass"
+    no_valid_crew = "no_valid_crew"  # appended: earlier codes keep their index
 
 
 REASONS: tuple[Reason, ...] = tuple(Reason)
@@ -131,7 +140,19 @@ _TEMPLATES: dict[Reason, tuple[str, str]] = {
         "{supplier}没有可进入{level_zh}的有效车辆通行证。",
         "{supplier} has no vehicle with a valid pass for {level_en} compounds.",
     ),
+    Reason.no_valid_crew: (
+        "{supplier}的车辆上都有随车人员在配送结束时（{window_end}）没有有效的48小时核酸证明或工作证。",
+        "Every one of {supplier}'s vehicles carries a crew member without a 48-hour test "
+        "or a work ID valid at the end of the delivery window ({window_end}).",
+    ),
 }
+
+
+class CrewRoster(Model):
+    """Crew members and who rides on which vehicle on which date (besides the driver)."""
+
+    members: tuple[CrewMember, ...] = ()
+    assignments: tuple[CrewAssignment, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -225,8 +246,38 @@ def _driver_ok(problem: Problem, supplier_id: str) -> bool:
     )
 
 
-def check_eligibility(problem: Problem) -> Eligibility:
-    """Decide every (offer, compound) pair of ``problem``; see the module docstring."""
+def _crew_member_ok(problem: Problem, member: CrewMember) -> bool:
+    """Whether ``member`` holds a 48-hour test and a work ID valid at the window's end."""
+    end = problem.window_end
+    taken, until = member.test_taken_at, member.test_valid_until
+    tested = taken is not None and until is not None and taken <= end <= until
+    held = {
+        c.type
+        for kind in (CertificateType.driver_test, CertificateType.work_id)
+        for c in _certificates_of(problem, kind, HolderKind.crew)
+        if c.holder_id == member.crew_id and c.valid_from <= end <= c.valid_until
+    }
+    return (tested or CertificateType.driver_test in held) and CertificateType.work_id in held
+
+
+def _usable_vehicles(problem: Problem, crew: CrewRoster) -> frozenset[str]:
+    """Vehicles without a crew assignment on the date, or whose whole crew is certified."""
+    members = {m.crew_id: m for m in crew.members}
+    day = problem.delivery_date
+    assigned = {a.vehicle_id: a.crew_ids for a in crew.assignments if a.delivery_date == day}
+    usable = set()
+    for vehicle in problem.vehicles:
+        ids = assigned.get(vehicle.vehicle_id)
+        if ids is None or all(c in members and _crew_member_ok(problem, members[c]) for c in ids):
+            usable.add(vehicle.vehicle_id)
+    return frozenset(usable)
+
+
+def check_eligibility(problem: Problem, crew: CrewRoster | None = None) -> Eligibility:
+    """Decide every (offer, compound) pair of ``problem``; see the module docstring.
+
+    ``crew`` adds the ``no_valid_crew`` rule; without it vehicles carry their driver only.
+    """
     compounds = problem.compounds
     n_offers, n_compounds = len(problem.offers), len(compounds)
     reasons = np.zeros((n_offers, n_compounds), dtype=np.int8)
@@ -255,6 +306,7 @@ def check_eligibility(problem: Problem) -> Eligibility:
     needs_pass = np.isin(levels, [level_code[lv] for lv in PASS_REQUIRED_LEVELS])
 
     driver_ok = {s.supplier_id: _driver_ok(problem, s.supplier_id) for s in problem.suppliers}
+    usable = None if crew is None else _usable_vehicles(problem, crew)
 
     for i, offer in enumerate(problem.offers):
         category = problem.category_by_id[offer.category_id]
@@ -268,6 +320,16 @@ def check_eligibility(problem: Problem) -> Eligibility:
 
         row = reasons[i]
         offer_reason = _offer_reason(problem, offer, driver_ok)
+        if (
+            offer_reason is Reason.eligible
+            and usable is not None
+            and not any(
+                v.vehicle_id in usable
+                for v in problem.vehicles
+                if v.supplier_id == offer.supplier_id and v.depot_id in offer.depot_ids
+            )
+        ):
+            offer_reason = Reason.no_valid_crew
         if offer_reason is not Reason.eligible:
             row[:] = _CODE[offer_reason]
             continue

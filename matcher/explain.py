@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from pydantic import Field
 
 from data.schemas import LOCKDOWN_LEVEL_ZH, Category, Identifier, Model, Offer
 from matcher.eligibility import (
@@ -33,6 +34,7 @@ from matcher.eligibility import (
     describe,
 )
 from matcher.model import DemandRow, Params, Problem
+from matcher.reliability import ReliabilityRecord
 from matcher.result import UNMET_REASON_TEXT, Allocation, AllocationLine, Unmet
 
 DEFAULT_ALTERNATIVES = 3
@@ -56,6 +58,9 @@ class SupplierNote(Model):
     reason: Reason
     quantity_units: int = 0
     text: Bilingual
+    reliability: Bilingual | None = Field(
+        default=None, description="the supplier's reliability record, when one was given"
+    )
 
 
 class ReasonCount(Model):
@@ -80,7 +85,10 @@ class Decision(Model):
     def text(self, lang: str = "zh") -> str:
         """Headline, one line per named supplier and one per reason count, in ``lang``."""
         lines = [getattr(self.headline, lang)]
-        lines += [f"- {getattr(note.text, lang)}" for note in self.suppliers]
+        for note in self.suppliers:
+            lines.append(f"- {getattr(note.text, lang)}")
+            if note.reliability is not None:
+                lines.append(f"  {getattr(note.reliability, lang)}")
         lines += [f"- {getattr(count.text, lang)}" for count in self.others]
         return "\n".join(lines)
 
@@ -334,6 +342,7 @@ def explain(
     params: Params | None = None,
     max_alternatives: int | None = DEFAULT_ALTERNATIVES,
     compound_ids: Collection[str] | None = None,
+    reliability: Mapping[str, ReliabilityRecord] | None = None,
 ) -> tuple[Decision, ...]:
     """One ``Decision`` per demand row of ``allocation``, in compound, category order.
 
@@ -351,6 +360,9 @@ def explain(
         other supplier is counted by reason. ``None`` names every supplier's offer.
     compound_ids
         Explain only these compounds (all when ``None``).
+    reliability
+        Reliability records by supplier_id (``matcher.reliability``): each named supplier
+        that has one gets its line (``SupplierNote.reliability``).
     """
     eligibility = eligibility or check_eligibility(problem)
     unmet = {(u.compound_id, u.category_id): u for u in allocation.unmet}
@@ -402,6 +414,13 @@ def explain(
                 for i in day.alternatives(cat, j, named, max_alternatives):
                     notes.append(day.unused(i, j, row.quantity_units, served))
             others = _counts(problem, j, category, cat, named, day.counted)
+        if reliability:
+            notes = [
+                note.model_copy(update={"reliability": reliability[note.supplier_id].text()})
+                if note.supplier_id in reliability
+                else note
+                for note in notes
+            ]
         decisions.append(
             Decision(
                 compound_id=row.compound_id,

@@ -7,6 +7,22 @@ capacity and its committed units are re-matched to the next eligible offer with 
 (cheapest, then nearest, then by id: deterministic), which opens a new group; the leader gets
 a notice saying which and why. Every transition is recorded with its time and reason.
 
+Offer-first groups are opened by a leader on an offer's package with the fee and commission
+it declares, and may be pooled across neighbouring compounds (``compound_ids``, lead first;
+the threshold counts jointly). Residents sign up for packages but the supplier ships whole
+cases of ``case_size_units``, so a group closes with ``close_with_cases``:
+
+- ``rounding="down"`` (default): the group orders the largest number of whole cases its
+  sign-ups fill; lines are taken in sign-up order, a line is never split, a line that does
+  not fit in the cases is ``waitlisted`` (not charged) and a later smaller line may still
+  fit; if the kept lines leave a case part-filled, one case fewer is ordered and the lines
+  are taken again. The leader is told how many more units, added to the waitlisted ones,
+  would make whole cases again (``units_to_next_case``).
+- ``rounding="up"``: every line is kept and the group orders the next whole case; the
+  leader accepts (and pays for) the spare units.
+
+A group forms when the units kept after rounding reach its threshold.
+
 State machine::
 
     open ──► formed ──► matched ──► dispatched ──► delivered ──► settled
@@ -55,6 +71,20 @@ HOLDS_CAPACITY = frozenset(set(GroupState) - {GroupState.failed})
 """States in which a group keeps its share of the offer's capacity."""
 
 
+class Rounding(enum.StrEnum):
+    """How a group's sign-ups become whole cases at close (see the module docstring)."""
+
+    down = "down"
+    up = "up"
+
+
+class Drop(enum.StrEnum):
+    """Where a pooled group's truck unloads: one stop per compound, or one shared drop."""
+
+    per_compound = "per_compound"
+    shared = "shared"
+
+
 class InvalidTransitionError(ValueError):
     """A group was asked to move to a state its current state does not lead to."""
 
@@ -84,6 +114,26 @@ class Group(Model):
     state: GroupState = GroupState.open
     history: tuple[Transition, ...] = Field(min_length=1)
     rematched_from: Identifier | None = None
+    compound_ids: tuple[Identifier, ...] = Field(
+        default=(), description="pooled: every compound served, lead first; () = compound_id"
+    )
+    drop: Drop = Drop.per_compound
+    drop_compound_id: Identifier | None = Field(
+        default=None, description="the compound of the shared drop the leaders agreed on"
+    )
+    threshold_cents: int | None = Field(
+        default=None, ge=1, description="a threshold in amount; threshold_units is derived"
+    )
+    case_size_units: int = Field(default=1, ge=1, description="the supplier ships whole cases")
+    rounding: Rounding = Rounding.down
+    ordered_units: int | None = Field(
+        default=None, ge=0, description="units ordered from the supplier after case rounding"
+    )
+    units_to_next_case: int = Field(
+        default=0, ge=0, description="rounding down: units more that would fill the next case"
+    )
+    delivery_fee_cents: int = Field(default=0, ge=0, description="declared when opened")
+    leader_commission_cents: int = Field(default=0, ge=0, description="declared when opened")
 
     @model_validator(mode="after")
     def _history_ends_in_state(self) -> Self:
@@ -91,7 +141,22 @@ class Group(Model):
             raise ValueError(
                 f"group {self.group_id}: state {self.state} differs from its last transition"
             )
+        if self.compound_ids and self.compound_ids[0] != self.compound_id:
+            raise ValueError(
+                f"group {self.group_id}: the lead compound {self.compound_id} must come first "
+                "in compound_ids"
+            )
+        if self.drop is Drop.shared and self.drop_compound_id not in self.served:
+            raise ValueError(
+                f"group {self.group_id}: a shared drop needs drop_compound_id, one of "
+                f"{', '.join(self.served)}"
+            )
         return self
+
+    @property
+    def served(self) -> tuple[str, ...]:
+        """Every compound the group delivers to, lead first."""
+        return self.compound_ids or (self.compound_id,)
 
     def advance(self, to: GroupState, at: dt.datetime, *, note_zh: str, note_en: str) -> Group:
         """This group moved to ``to`` at ``at``; raises InvalidTransitionError if not allowed."""
@@ -121,6 +186,17 @@ class Group(Model):
                 "sign up to the re-matched group instead"
             )
         return self.model_copy(update={"committed_units": self.committed_units + units})
+
+    def withdraw(self, units: int, at: dt.datetime) -> Group:
+        """A sign-up of ``units`` was cancelled at ``at`` (only while open, by the deadline)."""
+        if units <= 0 or units > self.committed_units:
+            raise ValueError(f"cannot withdraw {units} of {self.committed_units} committed units")
+        if self.state is not GroupState.open or at > self.deadline:
+            raise InvalidTransitionError(
+                f"group {self.group_id} is {self.state} (deadline "
+                f"{self.deadline.isoformat()}); sign-ups can no longer change"
+            )
+        return self.model_copy(update={"committed_units": self.committed_units - units})
 
 
 class LeaderNotice(Model):
@@ -201,6 +277,115 @@ def close_groups(groups: Iterable[Group], at: dt.datetime) -> tuple[Group, ...]:
                 )
         closed.append(group)
     return tuple(closed)
+
+
+class CaseRounding(Model):
+    """Sign-up lines turned into whole cases: what is ordered, kept and waitlisted."""
+
+    case_size_units: int
+    rounding: Rounding
+    ordered_units: int = Field(ge=0)
+    kept: tuple[str, ...] = Field(description="line keys ordered, in sign-up order")
+    waitlisted: tuple[str, ...] = Field(description="line keys not ordered, not charged")
+    kept_units: int = Field(ge=0)
+    spare_units: int = Field(ge=0, description="rounding up: units the leader accepts")
+    units_to_next_case: int = Field(ge=0, description="rounding down: units to fill one more")
+
+
+def round_to_cases(
+    lines: Sequence[tuple[str, int]], case_size_units: int, rounding: Rounding
+) -> CaseRounding:
+    """Whole cases for sign-up ``lines`` (key, units) in sign-up order (module docstring)."""
+    if case_size_units < 1:
+        raise ValueError(f"case size must be at least 1, got {case_size_units}")
+    bad = [key for key, units in lines if units < 1]
+    if bad:
+        raise ValueError(f"sign-up lines {', '.join(bad)} have no units")
+    total = sum(units for _, units in lines)
+    if rounding is Rounding.up:
+        ordered = -(-total // case_size_units) * case_size_units
+        return CaseRounding(
+            case_size_units=case_size_units,
+            rounding=rounding,
+            ordered_units=ordered,
+            kept=tuple(key for key, _ in lines),
+            waitlisted=(),
+            kept_units=total,
+            spare_units=ordered - total,
+            units_to_next_case=0,
+        )
+    target = total // case_size_units * case_size_units
+    while True:
+        kept: list[str] = []
+        used = 0
+        for key, units in lines:
+            if used + units <= target:
+                kept.append(key)
+                used += units
+        if used == target:
+            break
+        target = used // case_size_units * case_size_units
+    chosen = set(kept)
+    waiting = tuple(key for key, _ in lines if key not in chosen)
+    return CaseRounding(
+        case_size_units=case_size_units,
+        rounding=rounding,
+        ordered_units=target,
+        kept=tuple(kept),
+        waitlisted=waiting,
+        kept_units=target,
+        spare_units=0,
+        units_to_next_case=-(total - target) % case_size_units if waiting else 0,
+    )
+
+
+def close_with_cases(
+    group: Group, lines: Sequence[tuple[str, int]], at: dt.datetime
+) -> tuple[Group, CaseRounding]:
+    """Decide an open group past its deadline on its sign-up ``lines`` (key, units, in sign-up
+    order; they must add up to its committed units): whole-case rounding, then formed if the
+    kept units reach the threshold, else failed (nothing waitlisted, capacity released)."""
+    if group.state is not GroupState.open or at < group.deadline:
+        raise InvalidTransitionError(
+            f"group {group.group_id} is {group.state} with deadline "
+            f"{group.deadline.isoformat()}; it closes once, when open and past the deadline"
+        )
+    listed = sum(units for _, units in lines)
+    if listed != group.committed_units:
+        raise ValueError(
+            f"group {group.group_id}: lines hold {listed} units, committed {group.committed_units}"
+        )
+    cases = round_to_cases(lines, group.case_size_units, group.rounding)
+    if cases.kept_units >= group.threshold_units:
+        more = f";另需 {cases.units_to_next_case} 份可再凑一箱" if cases.units_to_next_case else ""
+        after = group.advance(
+            GroupState.formed,
+            at,
+            note_zh=f"截止时接龙 {listed} 份,按整箱({group.case_size_units} 份/箱)订 "
+            f"{cases.ordered_units} 份,{len(cases.waitlisted)} 条候补{more},成团。",
+            note_en=f"{listed} units signed up; {cases.ordered_units} ordered in whole cases "
+            f"of {group.case_size_units} ({group.rounding}), {len(cases.waitlisted)} lines "
+            f"waitlisted, threshold {group.threshold_units}: formed.",
+        )
+        update = {
+            "committed_units": cases.kept_units,
+            "ordered_units": cases.ordered_units,
+            "units_to_next_case": cases.units_to_next_case,
+        }
+        return after.model_copy(update=update), cases
+    failed = group.advance(
+        GroupState.failed,
+        at,
+        note_zh=f"截止时整箱后仅 {cases.kept_units} 份,未达 {group.threshold_units} 份,"
+        "未成团,释放供应量。",
+        note_en=f"only {cases.kept_units} of {group.threshold_units} units in whole cases by "
+        "the deadline: failed; its capacity is released.",
+    )
+    unchanged = cases.model_copy(
+        update={"kept": tuple(k for k, _ in lines), "waitlisted": (), "ordered_units": 0,
+                "kept_units": listed, "spare_units": 0, "units_to_next_case": 0}
+    )  # fmt: skip
+    return failed.model_copy(update={"ordered_units": 0}), unchanged
 
 
 def remaining_capacity(problem: Problem, groups: Iterable[Group]) -> dict[str, int]:

@@ -1,8 +1,10 @@
 """A group's public ledger (账本): what residents pay, against the supplier's list price.
 
 The ledger is what anyone with the group's link may check, so it carries prices, amounts and
-the group's history and never a household. The leader's commission is a field of its own so
-that it is always disclosed, even when it is zero.
+the group's history and never a household. The leader's commission and the delivery fee are
+fields of their own so that they are always disclosed, even when zero. With the recorded
+payments (``matcher.payments``) it shows paid and refunded totals and whether the ledger
+balances, with the number of lines that do not (never which household they are).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from data.schemas import Offer
 from matcher.groups import Group, GroupState, Transition
+from matcher.payments import LedgerBalance
 
 
 class Ledger(BaseModel):
@@ -29,25 +32,55 @@ class Ledger(BaseModel):
     case_size_units: int
     unit_price_cents: int
     list_price_cents: int | None
-    amount_cents: int = Field(description="committed units × unit price")
-    list_amount_cents: int | None = Field(description="committed units × supplier list price")
+    ordered_units: int = Field(description="units ordered (whole cases once closed)")
+    amount_cents: int = Field(description="ordered units × unit price")
+    list_amount_cents: int | None = Field(description="ordered units × supplier list price")
     saving_cents: int | None
-    delivery_fee_cents: int = Field(
-        default=0, description="disclosed: the offer's price includes delivery to the gate"
-    )
+    delivery_fee_cents: int = Field(default=0, description="disclosed when the group opened")
     leader_commission_cents: int = Field(
-        default=0, description="disclosed: linli groups carry no leader commission"
+        default=0, description="disclosed when the group opened; zero allowed"
     )
+    credits_cents: int = Field(default=0, description="claim refunds credited by the supplier")
+    invoice_cents: int = Field(default=0, description="amount − credits: owed to the supplier")
+    expected_cents: int = Field(default=0, description="invoice + fee + commission")
+    paid_cents: int = Field(default=0, description="household payments recorded")
+    refunded_cents: int = Field(default=0, description="refunds recorded")
+    advance_cents: int = Field(default=0, description="paid to the supplier in advance")
+    balanced: bool = Field(default=True, description="paid − refunded = expected, every line")
+    lines_off: int = Field(default=0, description="how many lines break the balance")
+    compounds: list[str] = Field(default=[], description="compounds served (pooled: several)")
     deadline: dt.datetime
     history: list[Transition]
 
 
-def ledger_of(group: Group, offer: Offer, *, compound_name: str, supplier_name: str) -> Ledger:
-    """The ledger of ``group`` on ``offer``: amounts from the committed units and the prices."""
-    amount = group.committed_units * offer.unit_price_cents
-    listed = (
-        None if offer.list_price_cents is None else group.committed_units * offer.list_price_cents
-    )
+def ledger_of(
+    group: Group,
+    offer: Offer,
+    *,
+    compound_name: str,
+    supplier_name: str,
+    balance: LedgerBalance | None = None,
+) -> Ledger:
+    """The ledger of ``group`` on ``offer``: amounts from the ordered units (the committed
+    units until the group closes) and the prices; totals of ``balance`` when given."""
+    ordered = group.committed_units if group.ordered_units is None else group.ordered_units
+    amount = ordered * offer.unit_price_cents
+    listed = None if offer.list_price_cents is None else ordered * offer.list_price_cents
+    totals: dict[str, int | bool] = {}
+    if balance is not None:
+        totals = {
+            "credits_cents": balance.credits_cents,
+            "invoice_cents": balance.invoice_cents,
+            "expected_cents": balance.expected_cents,
+            "paid_cents": balance.paid_cents,
+            "refunded_cents": balance.refunded_cents,
+            "advance_cents": balance.advance_cents,
+            "balanced": balance.balanced,
+            "lines_off": len(balance.flagged),
+        }
+    else:
+        fees = group.delivery_fee_cents + group.leader_commission_cents
+        totals = {"invoice_cents": amount, "expected_cents": amount + fees}
     return Ledger(
         group_id=group.group_id,
         compound_name=compound_name,
@@ -60,9 +93,14 @@ def ledger_of(group: Group, offer: Offer, *, compound_name: str, supplier_name: 
         case_size_units=offer.case_size_units,
         unit_price_cents=offer.unit_price_cents,
         list_price_cents=offer.list_price_cents,
+        ordered_units=ordered,
         amount_cents=amount,
         list_amount_cents=listed,
         saving_cents=None if listed is None else listed - amount,
+        delivery_fee_cents=group.delivery_fee_cents,
+        leader_commission_cents=group.leader_commission_cents,
+        compounds=list(group.served),
         deadline=group.deadline,
         history=list(group.history),
+        **totals,
     )

@@ -121,6 +121,13 @@ class Params(Model):
     fixed_cost_cents_per_delivery: int = Field(
         default=0, ge=0, description="cost of one supplier–compound delivery (one truck stop)"
     )
+    reliability_penalty_cents_per_unit: int = Field(
+        default=0,
+        ge=0,
+        description="extra cost per unit, in the cost stage only, of a supplier whose "
+        "reliability score is 0, scaled by how far its score is below 100 % "
+        "(Problem.supplier_reliability_permille; see matcher.reliability); not charged",
+    )
 
 
 class Problem(Model):
@@ -148,6 +155,11 @@ class Problem(Model):
         default=(),
         description="optional extra cost per unit of an (offer_id, compound_id) pair, added "
         "to price and distance cost (a surcharge, or arbitrary assignment costs in benchmarks)",
+    )
+    supplier_reliability_permille: tuple[tuple[Identifier, int], ...] = Field(
+        default=(),
+        description="optional reliability score (0-1000) by supplier_id, from "
+        "matcher.reliability; used only with Params.reliability_penalty_cents_per_unit",
     )
 
     @model_validator(mode="after")
@@ -200,6 +212,12 @@ class Problem(Model):
             _known("offer_fixed_cost_cents", offer_id, "offer_id", offers)
             if cost < 0:
                 raise ValueError(f"offer_fixed_cost_cents[{offer_id}] = {cost} is negative")
+        for supplier_id, score in self.supplier_reliability_permille:
+            _known("supplier_reliability_permille", supplier_id, "supplier_id", suppliers)
+            if not 0 <= score <= 1000:
+                raise ValueError(
+                    f"supplier_reliability_permille[{supplier_id}] = {score} is not in 0-1000"
+                )
         for offer_id, compound_id, cost in self.pair_cost_cents_per_unit:
             _known("pair_cost_cents_per_unit", offer_id, "offer_id", offers)
             _known("pair_cost_cents_per_unit", compound_id, "compound_id", compounds)
@@ -303,6 +321,11 @@ class Problem(Model):
     def pair_cost_by_key(self) -> Mapping[tuple[str, str], int]:
         """Extra per-unit cost by (offer_id, compound_id) (zero where none is given)."""
         return {(o, c): cost for o, c, cost in self.pair_cost_cents_per_unit}
+
+    @cached_property
+    def reliability_by_supplier(self) -> Mapping[str, int]:
+        """Reliability scores (permille) of the suppliers that have one."""
+        return dict(self.supplier_reliability_permille)
 
     @cached_property
     def certificates_by_kind(

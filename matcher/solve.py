@@ -23,7 +23,11 @@ Objective: lexicographic, by sequential solves
    supplier exceeds X % of a district's served volume of a category. Service is already
    fixed, so the cap only moves volume to other suppliers *while they have capacity*.
 5. ``cost``: minimise unit price + delivery (per unit-km from the nearest depot) + fixed
-   cost per supplier–compound delivery (+ offer opening costs, used by the benchmarks).
+   cost per supplier–compound delivery (+ offer opening costs, used by the benchmarks),
+   + an optional reliability penalty per unit of a less reliable supplier
+   (``Params.reliability_penalty_cents_per_unit``, default 0): it steers volume but is not
+   charged, so lines and ``cost_cents`` exclude it while the cost stage's value and bound
+   include it.
 
 Each stage is solved to a relative gap of 0 and its objective is then fixed (``≥`` the
 value found, ``≤`` for minimisations) before the next. Sequential solves are used rather
@@ -156,6 +160,7 @@ from ortools.sat.python import cp_model
 
 from matcher.eligibility import REASONS, Eligibility, Reason, check_eligibility
 from matcher.model import DemandRow, Params, Problem
+from matcher.reliability import penalty_cents_per_unit
 from matcher.result import (
     Allocation,
     AllocationLine,
@@ -194,6 +199,8 @@ class _Pair:
     unit_cost: int
     distance_m: int
     depot_id: str
+    penalty: int = 0
+    """Reliability penalty per unit: in the cost objective only, never charged."""
 
 
 @dataclass
@@ -215,6 +222,7 @@ def _flatten(problem: Problem, params: Params, eligibility: Eligibility) -> _Fla
         offers_by_category[offer.category_id].append(i)
     pairs: list[_Pair] = []
     extra = problem.pair_cost_by_key
+    reliability = problem.reliability_by_supplier
     for r, row in enumerate(rows):
         if row.quantity_units <= 0:
             continue
@@ -239,6 +247,10 @@ def _flatten(problem: Problem, params: Params, eligibility: Eligibility) -> _Fla
                     + extra.get((offer.offer_id, row.compound_id), 0),
                     distance_m=dist,
                     depot_id=offer.depot_ids[int(eligibility.nearest_depot[i, j])],
+                    penalty=penalty_cents_per_unit(
+                        params.reliability_penalty_cents_per_unit,
+                        reliability.get(offer.supplier_id),
+                    ),
                 )
             )
     flat = _Flat(problem, params, eligibility, rows, pairs)
@@ -672,7 +684,7 @@ def _build(flat: _Flat, be: _Backend, full_service: bool) -> _Built:
             )
 
     # 5. cost
-    cost_terms = [pair.unit_cost * q[p] for p, pair in enumerate(flat.pairs)]
+    cost_terms = [(pair.unit_cost + pair.penalty) * q[p] for p, pair in enumerate(flat.pairs)]
     if params.fixed_cost_cents_per_delivery:
         cost_terms += [params.fixed_cost_cents_per_delivery * z[key] for key in sorted(z)]
     opening = problem.fixed_cost_by_offer
@@ -934,7 +946,7 @@ def greedy_quantities(flat: _Flat, start: Sequence[int] | None = None) -> list[i
             suppliers_at[flat.rows[pair.row].compound_id].add(pair.supplier)
             used_in_row[pair.row].add(pair.supplier)
     by_cost = {
-        r: sorted(members, key=lambda p: (flat.pairs[p].unit_cost, p))
+        r: sorted(members, key=lambda p: (flat.pairs[p].unit_cost + flat.pairs[p].penalty, p))
         for r, members in flat.pairs_of_row.items()
     }
 

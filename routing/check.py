@@ -4,7 +4,9 @@ It does not trust the solver's numbers: loads are re-added, travel times recompu
 the same speed model (its own haversine by default, or the ``TravelMatrix`` the plan was
 made with), windows, shifts, the driver's test and the vehicle pass (the route ends before
 either expires), refrigeration and gate truck limits checked, and quantities conserved
-(routed + unassigned = ordered for every delivery).
+(routed + unassigned = ordered for every delivery). Given the crews of crewed vehicles,
+every person on board must hold a 48-hour test and a work ID at each arrival
+(``routing.crew``): a stop after an expiry is a violation naming the person and the time.
 
 ``check_replan`` checks a re-plan against the plan it replaced: it recomputes which stops
 each vehicle had served or was committed to at ``now`` and requires them first and
@@ -18,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from data.geo import haversine_m
+from routing.crew import OnBoard, check_crew
 from routing.matrix import TravelMatrix
 from routing.model import Delivery, Params, RoutingProblem, RoutingVehicle
 from routing.replan import (
@@ -93,14 +96,18 @@ def check_plan(
     plan: Plan,
     params: Params | None = None,
     matrix: TravelMatrix | None = None,
+    crews: Mapping[str, Sequence[OnBoard]] | None = None,
 ) -> list[str]:
     """Every violation found, as a sentence; an empty list means the plan is feasible.
 
-    Pass the ``matrix`` the plan was solved with, if not the default haversine.
+    Pass the ``matrix`` the plan was solved with, if not the default haversine. ``crews``
+    (vehicle_id → everyone on board, ``routing.crew.on_board``) adds a check of each
+    person's 48-hour test and work ID at every arrival of that vehicle.
     """
     params = params or Params()
     travel = _haversine_leg(params) if matrix is None else _matrix_leg(problem, matrix)
-    return _check(problem, plan, params, travel, None)
+    found = _check(problem, plan, params, travel, None)
+    return found + [v.reason for v in check_crew(plan, crews or {})]
 
 
 def check_replan(

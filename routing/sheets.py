@@ -11,6 +11,11 @@ to their ordered units, priority households' units first, by largest remainder, 
 split sums exactly to the delivered units. A building's share is split the same way over
 its households (leader version) and, in arrival order with priority units on the earliest
 truck, over the stops that carry it (route sheets, notice time slots).
+
+A pickup point a leader pinned by hand overrides the computed one in notices and sorting
+lists, which say it is pinned. In a compound sealed (封控) on the day nobody collects: the
+building's volunteers bring everything to the doors, so notices say when the volunteer
+comes (the building's hand-out slot) instead of where to collect, and sorting lists say so.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self, TypeVar
@@ -193,12 +198,17 @@ class SortingLine(Model):
 
 
 class BuildingSorting(Model):
-    """A building's lines of a sorting list."""
+    """A building's lines of a sorting list, and where its goods go."""
 
     building_id: Identifier
     building_name: str
     units: int = Field(ge=0)
     lines: tuple[SortingLine, ...]
+    pickup_point: str = Field(default="", description="empty: the delivery gate")
+    pickup_pinned: bool = Field(default=False, description="pinned by a leader by hand")
+    door_delivery: bool = Field(
+        default=False, description="sealed compound: volunteers bring everything to the doors"
+    )
 
 
 class CategoryTotal(Model):
@@ -243,6 +253,9 @@ class SortingList(Model):
     short: bool = Field(description="some category delivers less than was ordered")
     notes_zh: tuple[str, ...]
     notes_en: tuple[str, ...]
+    door_delivery: bool = Field(
+        default=False, description="sealed compound: every building's goods go to the doors"
+    )
 
 
 class HouseholdLine(Model):
@@ -297,6 +310,12 @@ class PickupNotice(Model):
     short: bool
     message_zh: str
     message_en: str
+    pinned: bool = Field(default=False, description="the pickup point was pinned by a leader")
+    door_delivery: bool = Field(
+        default=False,
+        description="sealed compound: the slot is when the building's volunteer comes to the "
+        "door; there is no pickup point",
+    )
 
 
 class Documents(Model):
@@ -517,14 +536,19 @@ def build_documents(
     pickup_points: Mapping[str, tuple[str, int]] | None = None,
     params: SheetParams | None = None,
     matrix: TravelMatrix | None = None,
+    pinned: Mapping[str, tuple[str, int]] | None = None,
+    sealed: Collection[str] = (),
 ) -> Documents:
     """Route sheets, sorting lists (aggregate and leader) and pickup notices of ``plan``.
 
     ``orders`` are the household orders of the plan's compounds (other dates are ignored);
     ``pickup_points`` maps a building_id to (pickup point name, walking metres), else the
     delivery gate is the pickup point; ``matrix`` gives leg distances and times (default
-    haversine × 1.4 at 18 km/h, the router's default). A compound, gate, category, vehicle
-    or driver the plan names but the arguments lack raises a ``ValueError`` naming it.
+    haversine × 1.4 at 18 km/h, the router's default). ``pinned`` maps a building_id to a
+    point a leader pinned (name, walking metres): it overrides ``pickup_points``. Compounds
+    in ``sealed`` (封控 on the day) get door delivery by building volunteers. A compound,
+    gate, category, vehicle or driver the plan names but the arguments lack raises a
+    ``ValueError`` naming it.
     """
     params = params or SheetParams()
     source: TravelMatrix = matrix or HaversineMatrix()
@@ -567,12 +591,17 @@ def build_documents(
         _route_sheet(route, day, ref, by_stop, params, source)
         for route in sorted(plan.routes, key=lambda r: r.vehicle_id)
     )
-    lists = [_sorting_list(c, day, shares[c], stops_of, ref) for c in routed]
+    places = _Places(
+        points={**(pickup_points or {}), **(pinned or {})},
+        pinned=frozenset(pinned or {}),
+        sealed=frozenset(sealed),
+    )
+    lists = [_sorting_list(c, day, shares[c], stops_of, ref, places) for c in routed]
     leader = tuple(_leader_list(s, shares[s.compound_id], ref) for s in lists)
     notices = tuple(
         notice
         for c in routed
-        for notice in _notices(c, day, shares[c], stops_of, ref, pickup_points or {}, params)
+        for notice in _notices(c, day, shares[c], stops_of, ref, places, params)
     )
     unrouted = {c for c, _ in planned} | {c for c, _ in wanted}
     return Documents(
@@ -700,6 +729,19 @@ def _unload(
     return tuple(lines)
 
 
+@dataclass(frozen=True)
+class _Places:
+    """Where each building collects: computed or pinned points, and the sealed compounds."""
+
+    points: Mapping[str, tuple[str, int]]
+    pinned: frozenset[str]
+    sealed: frozenset[str]
+
+
+DOOR_DELIVERY_ZH = "送货上门"
+DOOR_DELIVERY_EN = "door delivery"
+
+
 def _building_name(ref: _Reference, building_id: str) -> str:
     building = ref.buildings.get(building_id)
     return building_id if building is None else building.name
@@ -711,9 +753,11 @@ def _sorting_list(
     shares: Mapping[str, _Share],
     stops_of: Mapping[tuple[str, str], list[tuple[StopKey, Stop]]],
     ref: _Reference,
+    places: _Places,
 ) -> SortingList:
     """The aggregate sorting list of one compound: no household data."""
     compound = _get(ref.compounds, compound_id, "compound")
+    door = compound_id in places.sealed
     totals = []
     notes_zh: list[str] = []
     notes_en: list[str] = []
@@ -749,13 +793,26 @@ def _sorting_list(
                     priority_units=share.priority[i],
                 )
             )
+        point = places.points.get(building_id)
         sorted_buildings.append(
             BuildingSorting(
                 building_id=building_id,
                 building_name=_building_name(ref, building_id),
                 units=sum(line.units for line in lines),
                 lines=tuple(lines),
+                pickup_point=f"{DOOR_DELIVERY_ZH} / {DOOR_DELIVERY_EN}"
+                if door
+                else ("" if point is None else point[0]),
+                pickup_pinned=not door and building_id in places.pinned,
+                door_delivery=door,
             )
+        )
+    if door:
+        notes_zh.insert(0, "本小区封控：不设取货点，各楼物资由楼栋志愿者消杀后送货上门。")
+        notes_en.insert(
+            0,
+            "The compound is sealed: no pickup point; each building's volunteers disinfect "
+            "the goods and bring them to every door.",
         )
     arrivals = sorted(
         (
@@ -784,6 +841,7 @@ def _sorting_list(
         short=any(t.short_units for t in totals),
         notes_zh=tuple(notes_zh),
         notes_en=tuple(notes_en),
+        door_delivery=door,
     )
 
 
@@ -880,11 +938,13 @@ def _notices(
     shares: Mapping[str, _Share],
     stops_of: Mapping[tuple[str, str], list[tuple[StopKey, Stop]]],
     ref: _Reference,
-    pickup_points: Mapping[str, tuple[str, int]],
+    places: _Places,
     params: SheetParams,
 ) -> list[PickupNotice]:
-    """A pickup notice for every building of the compound with units arriving."""
+    """A pickup notice for every building of the compound with units arriving; in a sealed
+    compound it says when the volunteer brings the goods to the door instead."""
     compound = _get(ref.compounds, compound_id, "compound")
+    door = compound_id in places.sealed
     building_ids = sorted({b for share in shares.values() for b in share.building_ids})
     notices = []
     for building_id in building_ids:
@@ -911,8 +971,10 @@ def _notices(
         carrying.sort(key=lambda s: s.arrival)
         building = _get(ref.buildings, building_id, "building")
         gate = _get(ref.gates, carrying[0].gate_id, "gate")
-        if building_id in pickup_points:
-            point, walking_m = pickup_points[building_id]
+        if door:
+            point, walking_m = f"{DOOR_DELIVERY_ZH} / {DOOR_DELIVERY_EN}", 0
+        elif building_id in places.points:
+            point, walking_m = places.points[building_id]
         else:
             point = gate.name
             walking_m = round(haversine_m(building.lon, building.lat, gate.lon, gate.lat))
@@ -927,6 +989,8 @@ def _notices(
         short = any(line.units < line.ordered_units for line in lines)
         arriving = [line for line in lines if line.units]
         place = (compound.name, building.name, point, walking_m)
+        zh = (_door_zh if door else _message_zh)(place, start, end, arriving, short)
+        en = (_door_en if door else _message_en)(place, start, end, arriving, short)
         notices.append(
             PickupNotice(
                 compound_id=compound_id,
@@ -938,11 +1002,13 @@ def _notices(
                 slot_end=end,
                 pickup_point=point,
                 walking_m=walking_m,
-                at_gate=building_id not in pickup_points,
+                at_gate=not door and building_id not in places.points,
                 lines=tuple(lines),
                 short=short,
-                message_zh=_message_zh(place, start, end, arriving, short),
-                message_en=_message_en(place, start, end, arriving, short),
+                message_zh=zh,
+                message_en=en,
+                pinned=not door and building_id in places.pinned,
+                door_delivery=door,
             )
         )
     return notices
@@ -1015,6 +1081,61 @@ def _message_en(
         "and do not crowd.",
         "Elderly and disabled residents who registered: volunteers bring your goods to your "
         "door; please wait at home.",
+    ]
+    if short:
+        text.append(
+            "Some items arrived short of what was ordered; by the public rules, households "
+            "with elderly, pregnant, infant or ill members are served first. The leader's "
+            "sorting list shows who gets what."
+        )
+    text.append("Questions: ask your building volunteer or group leader. Thank you!")
+    return "\n".join(text)
+
+
+def _door_zh(
+    place: tuple[str, str, str, int],
+    start: dt.datetime,
+    end: dt.datetime,
+    lines: Sequence[NoticeLine],
+    short: bool,
+) -> str:
+    """The sealed compound's message in Chinese: when the volunteer comes, stay at home."""
+    compound, building, _, _ = place
+    goods = "、".join(f"{x.category.name_zh} {x.units} {x.category.unit}" for x in lines)
+    text = [
+        f"【{compound} {building} 团购到货 送货上门通知】",
+        f"送货时间：{_span_zh(start, end)}，本楼志愿者消杀后送到各户门口",
+        "本小区封控，不设取货点，请不要下楼取货，在家等候。",
+        f"本楼到货：{goods}",
+        "志愿者放到门口后请及时取回，开门时戴好口罩，不与志愿者近距离接触。",
+    ]
+    if short:
+        text.append(
+            "部分商品到货少于订购数量，已按公开规则优先保障老人、孕妇、婴幼儿和病患家庭，"
+            "具体分配请看团长发布的分拣单。"
+        )
+    text.append("有问题请联系本楼志愿者或团长。谢谢大家配合！")
+    return "\n".join(text)
+
+
+def _door_en(
+    place: tuple[str, str, str, int],
+    start: dt.datetime,
+    end: dt.datetime,
+    lines: Sequence[NoticeLine],
+    short: bool,
+) -> str:
+    """The sealed compound's message in English, same order as the Chinese one."""
+    compound, building, _, _ = place
+    goods = ", ".join(f"{x.category.name_en} {x.units} × {x.category.unit}" for x in lines)
+    text = [
+        f"[{compound} {building}: group-buy door delivery notice]",
+        f"Volunteer comes: {_span_en(start, end)}; your building's volunteers disinfect the "
+        "goods and bring them to every door",
+        "The compound is sealed: there is no pickup point; please stay at home, do not come down.",
+        f"Arriving for your building: {goods}",
+        "Take the goods in soon after they are left at your door; wear a mask when you open "
+        "it and keep away from the volunteer.",
     ]
     if short:
         text.append(

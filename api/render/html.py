@@ -9,17 +9,24 @@ the PDF renderers, so both formats always say the same.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from api.render.base import date_zh, hm, km, minutes
+from api.render.handout import handout_rows, slot_text, step_lines
 from api.render.ledger import amount_rows, fact_rows, history_rows
 from api.render.notice import poster_lines
 from api.render.route_sheet import buildings_text, load_rows, validity
-from api.render.sorting_list import category_label, category_names, flags_zh
+from api.render.sorting_list import category_label, category_names, flags_zh, place_text
 from matcher.ledger import Ledger
+from routing.handout import HandoutSheet
 from routing.sheets import HouseholdLine, LeaderSortingList, PickupNotice, RouteSheet, SortingList
+
+if TYPE_CHECKING:
+    from api.daily_report import DailyReport
 
 
 def _hm(moment: dt.datetime, day: dt.date | None = None) -> str:
@@ -44,6 +51,7 @@ def environment() -> Environment:
         buildings=buildings_text,
         label=category_label,
         flags=flags_zh,
+        place=place_text,
     )
     return env
 
@@ -134,5 +142,35 @@ def ledger_html(ledger: Ledger) -> str:
             facts=fact_rows(ledger),
             amounts=amount_rows(ledger),
             history=history_rows(ledger),
+        )
+    )
+
+
+def handout_html(sheet: HandoutSheet) -> str:
+    """A building's hand-out sheet as an HTML page for its volunteers: rooms only, no names."""
+    day = sheet.delivery_date.isoformat()
+    return (
+        environment()
+        .get_template("handout.html.j2")
+        .render(
+            title=f"派发单 {sheet.compound_name} {sheet.building_name} {day}",
+            footer=f"派发单 {sheet.building_name} · {day} · 仅房号 rooms only · linli",
+            sheet=sheet,
+            slot=slot_text(sheet),
+            steps=step_lines(sheet),
+            rows=handout_rows(sheet),
+        )
+    )
+
+
+def daily_report_html(reports: Sequence[DailyReport], title: str) -> str:
+    """Daily reports (one compound, or a committee's) as one page: chat text and group table."""
+    return (
+        environment()
+        .get_template("daily_report.html.j2")
+        .render(
+            title=title,
+            footer=f"{title} · 无住户信息 no household data · linli",
+            reports=list(reports),
         )
     )

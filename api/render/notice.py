@@ -1,5 +1,7 @@
 """A building's pickup notice (取货通知) as a large-font A4 poster for the lobby door.
 
+In a sealed compound it is a door-delivery notice: when the volunteer comes, no place.
+
 For residents without smartphones: black on white, bold, nothing under 24 pt, the time slot
 and the pickup point first, then what arrives, then how to collect. The lines are laid out
 by ``poster_lines`` (pure, testable) and drawn by ``pickup_notice_pdf``.
@@ -26,7 +28,7 @@ SCALES = (1.0, 0.9, 0.8, 0.7, 0.6)
 RULE_GAP_MM = 5.0
 """Space taken by a rule between the poster's sections."""
 
-_HEADED = ("【", "取货时间", "取货地点", "本楼到货")
+_HEADED = ("【", "取货时间", "取货地点", "送货时间", "本楼到货")
 """Prefixes of the chat message's lines that the poster already shows in its own layout."""
 
 
@@ -76,12 +78,22 @@ def poster_lines(
         return max(MIN_POSTER_PT, round(size * scale))
 
     day, span = _slot(notice)
-    where = "（车辆到货的小区门口）" if notice.at_gate else ""
+    where = "（车辆到货的小区门口）" if notice.at_gate else "（团长指定）" if notice.pinned else ""
     head = [
         PosterLine(f"{notice.compound_name} {notice.building_name}", pt(30), bold=True),
-        PosterLine("团购到货 取货通知", pt(30), bold=True),
+        PosterLine(
+            "团购到货 送货上门通知" if notice.door_delivery else "团购到货 取货通知",
+            pt(30),
+            bold=True,
+        ),
     ]
-    if compact:
+    if notice.door_delivery:  # sealed: when the volunteer comes, no place to go to
+        when_where = [
+            PosterLine("志愿者送货上门时间", pt(24), bold=True, rule_above=True),
+            PosterLine(day, pt(40), bold=True),
+            PosterLine(span, pt(48), bold=True),
+        ]
+    elif compact:
         when_where = [
             PosterLine(f"取货时间 {day}", pt(24), bold=True, rule_above=True),
             PosterLine(span, pt(48), bold=True),
@@ -95,10 +107,15 @@ def poster_lines(
             PosterLine("取货地点", pt(24), bold=True, rule_above=True),
             PosterLine(notice.pickup_point, pt(40), bold=True),
         ]
+    distance = (
+        []
+        if notice.door_delivery
+        else [PosterLine(f"离本楼约 {notice.walking_m} 米{where}", pt(24))]
+    )
     lines = [
         *head,
         *when_where,
-        PosterLine(f"离本楼约 {notice.walking_m} 米{where}", pt(24)),
+        *distance,
         PosterLine("本楼到货", pt(24), bold=True, rule_above=True),
     ]
     lines.extend(_goods(line, pt) for line in notice.lines if line.units > 0)

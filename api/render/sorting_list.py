@@ -61,6 +61,16 @@ def category_label(names: dict[str, CategoryRef], category_id: str) -> str:
     return category_id if ref is None else f"{ref.name_zh} ({ref.unit})"
 
 
+def place_text(building: BuildingSorting) -> str:
+    """Where the building's goods go: door delivery, or the pickup point (pinned or not)."""
+    if building.door_delivery:
+        return "封控 送货上门 / sealed: door delivery by volunteers"
+    if not building.pickup_point:
+        return ""
+    pinned = "（团长指定 pinned）" if building.pickup_pinned else ""
+    return f"取货点 pickup: {building.pickup_point}{pinned}"
+
+
 def _building_rows(building: BuildingSorting, names: dict[str, CategoryRef]) -> list[list[str]]:
     """A building's table: per category ordered, arriving, of which priority, a tick box."""
     rows = [["品类 category", "订购 ordered", "到货 arriving", "其中优先户 priority", "已分"]]
@@ -122,6 +132,8 @@ def _draw_aggregate(pdf: Page, sorting_list: SortingList) -> None:
         if pdf.will_page_break(pdf.line_mm(12) + 3 + pdf.grid_height(rows, _BUILDING_WIDTHS, 11)):
             pdf.add_page()
         _bar(pdf, f"{building.building_name}    共 {building.units} 件 units")
+        if place_text(building):
+            pdf.para(place_text(building), 11, bold=True)
         pdf.grid(rows, _BUILDING_WIDTHS, size_pt=11, align=_BUILDING_ALIGN)
         pdf.gap(3)
     if sorting_list.notes_zh:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Query, UploadFile
 from pydantic import BaseModel
 
 from api import audit
-from api.deps import StoreDep, User, require, require_compound
+from api.deps import StoreDep, User, require, require_compound, require_governs
 from api.errors import ApiError, not_found
 from api.security import Principal, Role
 from api.uploads import load_upload, upload_name
@@ -154,8 +154,9 @@ def list_lockdown(compound_id: str, store: StoreDep, user: User) -> list[Lockdow
 def set_lockdown(
     compound_id: str, change: LockdownChange, store: StoreDep, user: User
 ) -> LockdownStatus:
-    """Set the compound's lockdown level from a date (admin); audited with before/after."""
-    require(user, Role.admin)
+    """Set the compound's lockdown level from a date (admin or the compound's committee);
+    audited with before/after."""
+    require_governs(user, compound_id)
     if store.compound(compound_id) is None:
         raise not_found("compound", compound_id)
     try:

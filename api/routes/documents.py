@@ -14,6 +14,7 @@ from api.day_plans import CurrentPlan, current_plan
 from api.demand_cache import DemandCache
 from api.deps import StoreDep, User, require, require_compound
 from api.errors import ApiError, not_found
+from api.places import pinned_points, sealed_compounds
 from api.planning import pickups_for
 from api.security import Role
 from data.store import Store
@@ -38,12 +39,33 @@ def _documents(request: Request, store: Store, compound_id: str, day: dt.date) -
     current = current_plan(store, day, cache)
     if current is None:
         raise ApiError(404, "not_found", f"no plan on {day}; a dispatcher plans it first")
-    key = ("documents", compound_id, day, tuple(sorted(current.job_of_supplier.items())))
-    return cache.memo(key, lambda: _build(store, compound_id, day, current))
+    routes = tuple(
+        r for r in current.plan.routes if any(s.compound_id == compound_id for s in r.stops)
+    )
+    visited = sorted({s.compound_id for r in routes for s in r.stops})
+    pinned = pinned_points(store, day, visited)
+    sealed = sealed_compounds(store, day, visited)
+    key = (
+        "documents",
+        compound_id,
+        day,
+        tuple(sorted(current.job_of_supplier.items())),
+        tuple(sorted(pinned.items())),
+        tuple(sorted(sealed)),
+    )
+    return cache.memo(key, lambda: _build(store, compound_id, day, current, pinned, sealed))
 
 
-def _build(store: Store, compound_id: str, day: dt.date, current: CurrentPlan) -> Documents:
-    """Build the documents of the routes that stop at ``compound_id``."""
+def _build(
+    store: Store,
+    compound_id: str,
+    day: dt.date,
+    current: CurrentPlan,
+    pinned: dict[str, tuple[str, int]],
+    sealed: frozenset[str],
+) -> Documents:
+    """Build the documents of the routes that stop at ``compound_id``, with the pinned pickup
+    points and door delivery of sealed compounds."""
     routes = tuple(
         r for r in current.plan.routes if any(s.compound_id == compound_id for s in r.stops)
     )
@@ -62,6 +84,8 @@ def _build(store: Store, compound_id: str, day: dt.date, current: CurrentPlan) -
         orders=[o for c in visited for o in store.orders(c, day)],
         depots=supply.depots,
         pickup_points=pickup_lookup(pickups_for(store, day, plan, {compound_id})),
+        pinned=pinned,
+        sealed=sealed,
     )
 
 

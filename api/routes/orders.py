@@ -1,12 +1,19 @@
-"""Household orders of a compound: import (CSV, XLSX or 接龙 text) and read, leader only."""
+"""Household orders of a compound: import (CSV, XLSX or 接龙 text) and read, leader only.
+
+Each order remembers the leader who last imported it (``order_importer``); only that
+leader reads its household fields, other leaders of the compound get aggregates through
+``/demand``. A 接龙 paste is checked against the building roster (``data.roster``).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Header, Response, UploadFile
 from pydantic import BaseModel
+from sqlalchemy import Engine, delete, insert, select, tuple_
 
 from api import audit, idempotency
 from api.deps import StoreDep, User, require_compound
@@ -16,10 +23,13 @@ from api.uploads import load_upload, upload_name
 from data.errors import DataError, Issue
 from data.jielong import parse_jielong
 from data.load import load_orders
+from data.roster import room_issue
 from data.schemas import HouseholdOrder
+from data.tables import OrderImporterRow, table_of
 
 router = APIRouter(prefix="/compounds/{compound_id}/orders", tags=["orders"])
 
+_IMPORTERS = table_of(OrderImporterRow)
 UPLOAD_SUFFIXES = (".csv", ".xlsx")
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 
@@ -67,14 +77,41 @@ def _parse(
         raise ApiError(422, "invalid_request", "send a file (CSV/XLSX) or 接龙 text", "file")
     if delivery_date is None:
         raise ApiError(422, "invalid_request", "a 接龙 paste needs delivery_date", "delivery_date")
-    return parse_jielong(
+    buildings = store.buildings(compound_id)
+    orders = parse_jielong(
         text,
         compound_id=compound_id,
         delivery_date=delivery_date,
         categories=store.categories(),
-        buildings=store.buildings(compound_id),
+        buildings=buildings,
         source="接龙",
     )
+    by_id = {b.building_id: b for b in buildings}
+    issues = [
+        Issue("接龙", int(o.order_id.rsplit("-", 1)[-1]), "room", problem, "", o.room)
+        for o in orders
+        if (problem := room_issue(by_id[o.building_id], o.room)) is not None
+    ]
+    if issues:
+        raise DataError(issues)
+    return orders
+
+
+def record_importer(engine: Engine, orders: Sequence[HouseholdOrder], username: str) -> None:
+    """Remember ``username`` as the leader who imported ``orders`` (replacing the last one)."""
+    keys = [(o.compound_id, o.delivery_date, o.order_id) for o in orders]
+    columns = (_IMPORTERS.c.compound_id, _IMPORTERS.c.delivery_date, _IMPORTERS.c.order_id)
+    with engine.begin() as conn:
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            conn.execute(delete(_IMPORTERS).where(tuple_(*columns).in_(part)))
+            conn.execute(
+                insert(_IMPORTERS),
+                [
+                    {"compound_id": c, "delivery_date": d, "order_id": o, "username": username}
+                    for c, d, o in dict.fromkeys(part)
+                ],
+            )
 
 
 @router.post("", response_model=ImportSummary, status_code=201)
@@ -128,6 +165,7 @@ def _import(
     if not orders:
         raise ApiError(422, "invalid_request", "no orders found in the upload", "file")
     result = store.import_orders(orders, source=f"api:{user.username}:{compound_id}")
+    record_importer(store.engine, orders, user.username)
     summary = ImportSummary(
         compound_id=compound_id,
         orders=len(orders),
@@ -146,6 +184,14 @@ def _import(
 def list_orders(
     compound_id: str, store: StoreDep, user: User, delivery_date: dt.date | None = None
 ) -> list[HouseholdOrder]:
-    """Household orders with names, rooms, phones and priority flags: this leader only."""
+    """Household orders with names, rooms, phones and priority flags: the orders this leader
+    imported only (other leaders of the compound read aggregates at ``/demand``)."""
     require_compound(user, compound_id, leader_only=True)
-    return store.orders(compound_id, delivery_date)
+    query = select(_IMPORTERS.c.delivery_date, _IMPORTERS.c.order_id).where(
+        _IMPORTERS.c.compound_id == compound_id, _IMPORTERS.c.username == user.username
+    )
+    with store.engine.connect() as conn:
+        mine = {(day, order_id) for day, order_id in conn.execute(query)}
+    return [
+        o for o in store.orders(compound_id, delivery_date) if (o.delivery_date, o.order_id) in mine
+    ]

@@ -156,8 +156,9 @@ def upload_supply(
 
 @router.post("/certificates/{certificate_id}/verify", response_model=Certificate)
 def verify_certificate(certificate_id: str, store: StoreDep, user: User) -> Certificate:
-    """Mark a certificate as checked against the paper original (admin)."""
-    require(user, Role.admin)
+    """Mark a certificate as checked against the paper original (admin, or a committee:
+    suppliers serve across compounds, so any committee may check one)."""
+    require(user, Role.admin, Role.committee)
     found = [c for c in store.supply().certificates if c.certificate_id == certificate_id]
     if not found:
         raise not_found("certificate", certificate_id)

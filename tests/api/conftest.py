@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL
 
 from api.accounts import add_user
 from api.main import create_app
+from api.routes.orders import record_importer
 from api.security import Role
 from api.settings import Settings
 from data import load
@@ -48,6 +49,9 @@ def seed(store: Store) -> None:
     store.import_supply(load.load_supply(API / "supply.yaml"), source="seed")
     orders = load.load_orders(API / "orders.csv", reference=store.reference())
     store.import_orders(orders, source="seed")
+    leaders = {bound: name for name, (role, bound) in USERS.items() if role is Role.leader}
+    for compound_id, leader in leaders.items():  # as if each leader had imported their own
+        record_importer(store.engine, [o for o in orders if o.compound_id == compound_id], leader)
     for name, (role, bound) in USERS.items():
         add_user(store.engine, name, PASSWORD, role, bound_to=bound, by="seed")
 

@@ -6,8 +6,15 @@ import datetime as dt
 
 import pytest
 
-from data.schemas import CertificateType, HolderKind, LockdownLevel, Supplier
-from matcher.eligibility import REASONS, Reason, check_eligibility, describe
+from data.schemas import (
+    CertificateType,
+    CrewAssignment,
+    CrewMember,
+    HolderKind,
+    LockdownLevel,
+    Supplier,
+)
+from matcher.eligibility import REASONS, CrewRoster, Reason, check_eligibility, describe
 from tests.matcher.instances import (
     DAY,
     WINDOW_END,
@@ -196,6 +203,46 @@ def test_driver_test_certificate_counts() -> None:
         day_cert("t1", CertificateType.driver_test, HolderKind.driver, "s1-drv")
     )
     assert reason_of(world) is Reason.eligible
+
+
+def _crewed(world: World, *, taken_h_before_end: float, work_id: bool) -> CrewRoster:
+    """Crew member 李四 assigned to s1's only vehicle on DAY, tested ``taken_h_before_end``
+    hours before the window ends, with a work ID over the day if ``work_id``."""
+    if work_id:
+        world.certificates.append(day_cert("w1", CertificateType.work_id, HolderKind.crew, "k1"))
+    member = CrewMember(
+        crew_id="k1",
+        supplier_id="s1",
+        name="李四",
+        test_taken_at=WINDOW_END - dt.timedelta(hours=taken_h_before_end),
+    )
+    return CrewRoster(
+        members=(member,),
+        assignments=(CrewAssignment(vehicle_id="s1-v", delivery_date=DAY, crew_ids=("k1",)),),
+    )
+
+
+def test_crew_member_needs_a_test_and_a_work_id_valid_at_window_end() -> None:
+    world = one_pair()
+    assert check_eligibility(world.problem(), CrewRoster()).reason("o1", "c1") is Reason.eligible
+    crew = _crewed(world, taken_h_before_end=50, work_id=True)  # test expired 2 h before end
+    assert check_eligibility(world.problem(), crew).reason("o1", "c1") is Reason.no_valid_crew
+    world = one_pair()
+    crew = _crewed(world, taken_h_before_end=10, work_id=False)  # tested, but no work ID
+    assert check_eligibility(world.problem(), crew).reason("o1", "c1") is Reason.no_valid_crew
+    world = one_pair()
+    crew = _crewed(world, taken_h_before_end=10, work_id=True)
+    assert check_eligibility(world.problem(), crew).reason("o1", "c1") is Reason.eligible
+    # without the roster the driver-only rules decide, as before
+    assert check_eligibility(world.problem()).reason("o1", "c1") is Reason.eligible
+
+
+def test_crew_assigned_on_another_date_does_not_count() -> None:
+    world = one_pair()
+    crew = _crewed(world, taken_h_before_end=50, work_id=False)
+    other = crew.assignments[0].model_copy(update={"delivery_date": DAY + dt.timedelta(days=1)})
+    roster = crew.model_copy(update={"assignments": (other,)})
+    assert check_eligibility(world.problem(), roster).reason("o1", "c1") is Reason.eligible
 
 
 def test_every_reason_has_a_sentence_in_both_languages() -> None:

@@ -23,6 +23,21 @@ def upgrade() -> None:
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.add_column(sa.Column("building_id", sa.String(length=64), nullable=True))
     op.create_table(
+        "order_importer",
+        sa.Column("compound_id", sa.String(length=64), nullable=False),
+        sa.Column("delivery_date", sa.Date(), nullable=False),
+        sa.Column("order_id", sa.String(length=128), nullable=False),
+        sa.Column("username", sa.String(length=64), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["compound_id"],
+            ["compound.compound_id"],
+            name=op.f("fk_order_importer_compound_id_compound"),
+        ),
+        sa.PrimaryKeyConstraint(
+            "compound_id", "delivery_date", "order_id", name=op.f("pk_order_importer")
+        ),
+    )
+    op.create_table(
         "user_compound",
         sa.Column("username", sa.String(length=64), nullable=False),
         sa.Column("compound_id", sa.String(length=64), nullable=False),
@@ -131,5 +146,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_group_compound_compound_id")
     op.drop_table("group_compound")
     op.drop_table("user_compound")
+    op.drop_table("order_importer")
     with op.batch_alter_table("user_account", schema=None) as batch_op:
         batch_op.drop_column("building_id")
