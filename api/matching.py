@@ -9,9 +9,11 @@ import polars as pl
 from rich.console import Console
 from rich.table import Table
 
+from api.crews import assignments
 from api.supplier_record import reliability_records
 from data.aggregate import aggregate_demand, compound_demand
 from data.store import Store
+from matcher.eligibility import CrewRoster, check_eligibility
 from matcher.explain import Decision, explain
 from matcher.model import Params, Problem
 from matcher.result import Allocation
@@ -30,7 +32,8 @@ class DayMatch:
 def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
     """Aggregate the day's stored orders and allocate them to the stored offers; suppliers'
     reliability records (past deliveries, receipt checks, claims) enter the explanations and,
-    with ``params.reliability_penalty_cents_per_unit``, the cost."""
+    with ``params.reliability_penalty_cents_per_unit``, the cost; the day's crew roster
+    enters eligibility (every crew member's test and work ID)."""
     supply = store.supply()
     records = reliability_records(store.engine)
     scores = tuple(
@@ -54,8 +57,10 @@ def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
     )
     if scores:
         problem = problem.model_copy(update={"supplier_reliability_permille": scores})
-    allocation = solve(problem, params)
-    decisions = explain(problem, allocation, params=params, reliability=records)
+    crew = CrewRoster(members=tuple(supply.crew), assignments=tuple(assignments(store, day)))
+    eligibility = check_eligibility(problem, crew=crew)
+    allocation = solve(problem, params, eligibility=eligibility)
+    decisions = explain(problem, allocation, eligibility, params=params, reliability=records)
     return DayMatch(problem, allocation, decisions)
 
 

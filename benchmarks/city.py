@@ -11,7 +11,8 @@ suppliers) and each worker count (0 = no Dask, pieces one after the other in thi
 process): generate the day (``data.generate``, ``data.generate_supply``; not a plan stage),
 aggregate the orders, match per district and route per supplier on a fresh LocalCluster
 (``api.city.execute.plan_city``, nothing reused), check every route independently, and
-build the documents (route sheets, sorting lists, pickup notices) in this process. Peak
+build the documents (route sheets, sorting lists, pickup notices) in this process, one
+district's household orders at a time (``routing.sheets.build_documents_in_parts``). Peak
 memory is this process's and the largest worker's resident peak. Prints a table, appends
 to ``benchmarks/results/city.csv`` and plots time per stage against compounds in
 ``benchmarks/results/city.png``. With ``--loss-sample`` the two districts with the most
@@ -67,7 +68,7 @@ from matcher.model import Params  # noqa: E402
 from routing.check import check_plan  # noqa: E402
 from routing.matrix import HaversineMatrix  # noqa: E402
 from routing.model import Params as RouteParams  # noqa: E402
-from routing.sheets import build_documents  # noqa: E402
+from routing.sheets import Documents, build_documents_in_parts  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "city.csv"
 PLOT = ROOT / "benchmarks" / "results" / "city.png"
@@ -202,24 +203,44 @@ def run(
 
     documents = 0
     if args.documents:
+        # one district at a time: its household orders become models, its sorting lists
+        # and notices are counted and dropped; only the route sheets stay to the end
         start = time.perf_counter()
         routed = {s.compound_id for r in result.plan.routes for s in r.stops}
-        household = household_orders(orders, routed)
-        timings["orders"] = time.perf_counter() - start
-        built = build_documents(
+        by_district: dict[str, set[str]] = {}
+        for compound in compounds:
+            if compound.compound_id in routed:
+                by_district.setdefault(compound.district, set()).add(compound.compound_id)
+        order_s = 0.0
+
+        def parts() -> Iterator[tuple[set[str], list[HouseholdOrder]]]:
+            nonlocal order_s
+            for district in sorted(by_district):
+                began = time.perf_counter()
+                part = household_orders(orders, by_district[district])
+                order_s += time.perf_counter() - began
+                yield by_district[district], part
+
+        def count(part: Documents) -> None:
+            nonlocal documents
+            documents += len(part.sorting_lists) + len(part.pickup_notices)
+
+        whole = build_documents_in_parts(
             result.problem,
             result.plan,
+            parts(),
+            on_part=count,
             compounds=compounds,
             buildings=[b for b in _buildings(city.buildings) if b.compound_id in routed],
             gates=day.gates,
             categories=categories,
             vehicles=supply.vehicles,
             drivers=supply.drivers,
-            orders=household,
             depots=supply.depots,
             matrix=matrix,
         )
-        documents = len(built.route_sheets) + len(built.sorting_lists) + len(built.pickup_notices)
+        documents += len(whole.route_sheets)
+        timings["orders"] = order_s
         timings["documents"] = time.perf_counter() - start
         memory["documents"] = rss_mb()
 

@@ -986,6 +986,9 @@ def _orders_unpaused(
                 (
                     reference.compound_issue(source, row_no, line.compound_id),
                     reference.building_issue(source, row_no, line.compound_id, line.building_id),
+                    reference.room_issue(
+                        source, row_no, line.compound_id, line.building_id, line.room
+                    ),
                     reference.category_issue(source, row_no, line.category_id),
                 )
             )

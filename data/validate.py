@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from data.errors import Issue
+from data.roster import flats_per_floor, room_issue
 from data.schemas import (
     Building,
     Category,
@@ -395,6 +396,8 @@ class Reference:
     compound_hours: Mapping[str, Hours] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
     )
+    rosters: Mapping[tuple[str, str], Building] | None = field(default=None, hash=False)
+    """(compound_id, building_id) → the building whose floors and households give its rooms."""
 
     @classmethod
     def from_models(
@@ -409,10 +412,12 @@ class Reference:
         """A reference from loaded models; kinds left out are not checked."""
         compound_list = None if compounds is None else list(compounds)
         per_compound: dict[str, set[str]] | None = None
+        rosters: dict[tuple[str, str], Building] | None = None
         if buildings is not None:
-            per_compound = {}
+            per_compound, rosters = {}, {}
             for b in buildings:
                 per_compound.setdefault(b.compound_id, set()).add(b.building_id)
+                rosters[b.compound_id, b.building_id] = b
         return cls(
             compound_ids=None
             if compound_list is None
@@ -430,6 +435,7 @@ class Reference:
             compound_hours=_frozen_map(
                 (c.compound_id, c.receiving_hours) for c in (compound_list or ())
             ),
+            rosters=None if rosters is None else MappingProxyType(rosters),
         )
 
     def compound_issue(
@@ -457,6 +463,22 @@ class Reference:
             hint=_cached_hint(building_id, known, "building_id of that compound"),
             value=building_id,
         )
+
+    def room_issue(
+        self, file: str, row: int | None, compound_id: str, building_id: str, room: str
+    ) -> Issue | None:
+        """An issue when ``room`` is not on the building's roster (``data.roster``); an
+        unknown building is reported by ``building_issue`` instead."""
+        building = None if self.rosters is None else self.rosters.get((compound_id, building_id))
+        problem = None if building is None else room_issue(building, room)
+        if problem is None:
+            return None
+        assert building is not None
+        hint = (
+            f"use the room as floor then two-digit flat, floors 1-{building.floors} and at most "
+            f"{flats_per_floor(building)} flats a floor (e.g. 502), or fix the building_id"
+        )
+        return Issue(file=file, row=row, field="room", message=problem, hint=hint, value=room)
 
     def category_issue(
         self, file: str, row: int | None, category_id: str, *, field: str = "category_id"

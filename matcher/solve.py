@@ -763,7 +763,11 @@ def _combinations(m: int, n: int) -> npt.NDArray[np.int64]:
 
 
 def solve(
-    problem: Problem, params: Params | None = None, *, solver: SolverName = DEFAULT_SOLVER
+    problem: Problem,
+    params: Params | None = None,
+    *,
+    solver: SolverName = DEFAULT_SOLVER,
+    eligibility: Eligibility | None = None,
 ) -> Allocation:
     """Allocate offers to compound demand for ``problem``'s date; see the module docstring.
 
@@ -776,6 +780,9 @@ def solve(
     solver
         ``"cp-sat"`` (default, see the module docstring for why) or a MIP through
         ``pywraplp``: ``"scip"``, ``"highs"``, ``"cbc"``.
+    eligibility
+        ``check_eligibility`` of ``problem`` when the caller has it (e.g. with the day's
+        crew roster); computed without crew otherwise.
 
     Returns
     -------
@@ -785,7 +792,7 @@ def solve(
     """
     params = params or Params()
     started = time.monotonic()
-    eligibility = check_eligibility(problem)
+    eligibility = eligibility or check_eligibility(problem)
     flat = _flatten(problem, params, eligibility)
     greedy = greedy_quantities(flat)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Self, TypeVar
@@ -521,6 +521,10 @@ def _share(
     return share
 
 
+DocumentPart = tuple[Collection[str], Sequence[HouseholdOrder]]
+"""Compound ids and their household orders: one piece of a day's documents."""
+
+
 def build_documents(
     problem: RoutingProblem,
     plan: Plan,
@@ -550,6 +554,63 @@ def build_documents(
     gate, category, vehicle or driver the plan names but the arguments lack raises a
     ``ValueError`` naming it.
     """
+    built: list[Documents] = []
+    routed = {stop.compound_id for route in plan.routes for stop in route.stops}
+    whole = build_documents_in_parts(
+        problem,
+        plan,
+        [(routed, orders)],
+        on_part=built.append,
+        compounds=compounds,
+        buildings=buildings,
+        gates=gates,
+        categories=categories,
+        vehicles=vehicles,
+        drivers=drivers,
+        depots=depots,
+        pickup_points=pickup_points,
+        params=params,
+        matrix=matrix,
+        pinned=pinned,
+        sealed=sealed,
+    )
+    (part,) = built
+    return whole.model_copy(
+        update={
+            "sorting_lists": part.sorting_lists,
+            "leader_sorting_lists": part.leader_sorting_lists,
+            "pickup_notices": part.pickup_notices,
+        }
+    )
+
+
+def build_documents_in_parts(
+    problem: RoutingProblem,
+    plan: Plan,
+    parts: Iterable[DocumentPart],
+    *,
+    on_part: Callable[[Documents], None],
+    compounds: Sequence[Compound],
+    buildings: Sequence[Building],
+    gates: Sequence[Gate],
+    categories: Sequence[Category],
+    vehicles: Sequence[Vehicle],
+    drivers: Sequence[Driver],
+    depots: Sequence[Depot] = (),
+    pickup_points: Mapping[str, tuple[str, int]] | None = None,
+    params: SheetParams | None = None,
+    matrix: TravelMatrix | None = None,
+    pinned: Mapping[str, tuple[str, int]] | None = None,
+    sealed: Collection[str] = (),
+) -> Documents:
+    """``build_documents`` a part at a time, for a city's day: each part's sorting lists,
+    leader lists and notices go to ``on_part`` as soon as they are built, so the day's
+    household orders and compound documents are never all in memory; the route sheets
+    (which need every part's building shares) and the undelivered compounds are returned.
+
+    Every routed compound must be in exactly one part, with its orders (a ``ValueError``
+    names those missing or repeated); the documents are the same as ``build_documents``'s.
+    """
     params = params or SheetParams()
     source: TravelMatrix = matrix or HaversineMatrix()
     day = problem.day_start.astimezone(SHANGHAI).date()
@@ -571,46 +632,76 @@ def build_documents(
     planned: dict[tuple[str, str], int] = defaultdict(int)
     for delivery in problem.deliveries:
         planned[delivery.compound_id, delivery.category_id] += delivery.quantity_units
-    wanted = _wanted(orders, day)
-    routed = sorted({compound_id for compound_id, _ in stops_of})
-    shares: dict[str, dict[str, _Share]] = {}
-    rank = ref.category_rank
-    for compound_id in routed:
-        keys = sorted(
-            {k for k in (*stops_of, *wanted, *planned) if k[0] == compound_id},
-            key=lambda k: (rank.get(k[1], len(rank)), k[1]),
-        )
-        shares[compound_id] = {
-            k[1]: _share(wanted.get(k, []), stops_of.get(k, []), planned.get(k, 0)) for k in keys
-        }
-    by_stop: dict[StopKey, list[tuple[str | None, int]]] = {}
-    for per_category in shares.values():
-        for share in per_category.values():
-            by_stop.update(share.by_stop)
-    sheets = tuple(
-        _route_sheet(route, day, ref, by_stop, params, source)
-        for route in sorted(plan.routes, key=lambda r: r.vehicle_id)
-    )
+    keys_of: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for key in (*stops_of, *planned):
+        keys_of[key[0]].add(key)
+    routed = {compound_id for compound_id, _ in stops_of}
     places = _Places(
         points={**(pickup_points or {}), **(pinned or {})},
         pinned=frozenset(pinned or {}),
         sealed=frozenset(sealed),
     )
-    lists = [_sorting_list(c, day, shares[c], stops_of, ref, places) for c in routed]
-    leader = tuple(_leader_list(s, shares[s.compound_id], ref) for s in lists)
-    notices = tuple(
-        notice
-        for c in routed
-        for notice in _notices(c, day, shares[c], stops_of, ref, places, params)
+    rank = ref.category_rank
+    by_stop: dict[StopKey, list[tuple[str | None, int]]] = {}
+    done: set[str] = set()
+    ordered: set[str] = set()
+    for compound_ids, orders in parts:
+        wanted = _wanted(orders, day)
+        wanted_keys: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for key in wanted:
+            wanted_keys[key[0]].add(key)
+        ordered.update(wanted_keys)
+        mine = sorted(set(compound_ids) & routed)
+        again = done.intersection(mine)
+        if again:
+            raise ValueError(f"compounds {sorted(again)[:5]} are in more than one part")
+        done.update(mine)
+        shares: dict[str, dict[str, _Share]] = {}
+        for compound_id in mine:
+            keys = sorted(
+                keys_of[compound_id] | wanted_keys[compound_id],
+                key=lambda k: (rank.get(k[1], len(rank)), k[1]),
+            )
+            shares[compound_id] = {
+                k[1]: _share(wanted.get(k, []), stops_of.get(k, []), planned.get(k, 0))
+                for k in keys
+            }
+            for share in shares[compound_id].values():
+                by_stop.update(share.by_stop)
+        lists = tuple(_sorting_list(c, day, shares[c], stops_of, ref, places) for c in mine)
+        on_part(
+            Documents(
+                delivery_date=day,
+                route_sheets=(),
+                sorting_lists=lists,
+                leader_sorting_lists=tuple(
+                    _leader_list(s, shares[s.compound_id], ref) for s in lists
+                ),
+                pickup_notices=tuple(
+                    notice
+                    for c in mine
+                    for notice in _notices(c, day, shares[c], stops_of, ref, places, params)
+                ),
+            )
+        )
+    missing = routed - done
+    if missing:
+        raise ValueError(
+            f"routed compounds {sorted(missing)[:5]} ({len(missing)} in all) are in no part; "
+            "give every routed compound and its orders in one part"
+        )
+    sheets = tuple(
+        _route_sheet(route, day, ref, by_stop, params, source)
+        for route in sorted(plan.routes, key=lambda r: r.vehicle_id)
     )
-    unrouted = {c for c, _ in planned} | {c for c, _ in wanted}
+    unrouted = {c for c, _ in planned} | ordered
     return Documents(
         delivery_date=day,
         route_sheets=sheets,
-        sorting_lists=tuple(lists),
-        leader_sorting_lists=leader,
-        pickup_notices=notices,
-        compounds_not_delivered=tuple(sorted(unrouted - set(routed))),
+        sorting_lists=(),
+        leader_sorting_lists=(),
+        pickup_notices=(),
+        compounds_not_delivered=tuple(sorted(unrouted - routed)),
     )
 
 

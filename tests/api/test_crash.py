@@ -74,10 +74,15 @@ def _quantity(index: int) -> int:
     return index % 5 + 1
 
 
+def _room(index: int) -> str:
+    """A room on the roster of c-tangqiao-b01 (6 floors, 7 flats a floor)."""
+    return f"{index % 6 + 1}{index % 7 + 1:02d}"
+
+
 def _csv(index: int) -> bytes:
     """One order for building c-tangqiao-b01; quantity varies so items can be checked."""
     row = (
-        f"{_order_id(index)},{COMPOUND},c-tangqiao-b01,{100 + index},{DAY},eggs,"
+        f"{_order_id(index)},{COMPOUND},c-tangqiao-b01,{_room(index)},{DAY},eggs,"
         f"{_quantity(index)},,,,住户{index},\n"
     )
     return (HEADER + row).encode()

@@ -96,6 +96,27 @@ def test_compounds_xlsx_first_sheet(tmp_path: Path) -> None:
     assert "compounds.xlsx" in str(issues[0])
 
 
+def test_rooms_off_the_building_roster_are_named_with_their_row(tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    header = ",".join(load.ORDER_REQUIRED)
+    rows = [  # 3号楼: 16 floors, 96 households, so 6 flats a floor
+        "o-1,c-huamu,c-huamu-b03,1606,2022-04-15,vegetables,1",
+        "o-2,c-huamu,c-huamu-b03,1701,2022-04-15,vegetables,1",
+        "o-3,c-huamu,c-huamu-b03,507,2022-04-15,vegetables,1",
+        "o-4,c-huamu,c-huamu-b03,B2,2022-04-15,vegetables,1",
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    issues = rejected(lambda: load.load_orders(path, reference=reference()))
+    assert [(i.row, i.field, i.value) for i in issues] == [
+        (3, "room", "1701"),
+        (4, "room", "507"),
+        (5, "room", "B2"),
+    ]
+    assert "floor 17 does not exist" in issues[0].message
+    assert "at most 6 flats a floor" in issues[1].message
+    assert "floor then two-digit flat" in issues[2].message
+
+
 def test_xlsx_happy_path(tmp_path: Path) -> None:
     path = tmp_path / "orders.xlsx"
     workbook = xlsxwriter.Workbook(path)

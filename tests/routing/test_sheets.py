@@ -34,6 +34,7 @@ from routing.sheets import (
     SortingList,
     apportion,
     build_documents,
+    build_documents_in_parts,
     split_priority_first,
     to_json,
     write_documents,
@@ -428,3 +429,35 @@ def test_write_documents_lays_out_files_and_removes_stale_ones(
 def test_a_vehicle_missing_from_the_reference_data_is_named() -> None:
     with pytest.raises(ValueError, match=r"vehicle 'v1'.*pass the store's vehicles"):
         documents(vehicles=[])
+
+
+def test_documents_in_parts_are_the_documents_of_the_whole_day(docs: Documents) -> None:
+    parts: list[Documents] = []
+    by_compound = [
+        ({"c2"}, [o for o in ORDERS if o.compound_id == "c2"]),
+        ({"c1"}, [o for o in ORDERS if o.compound_id == "c1"]),
+    ]
+    kwargs = {
+        "compounds": COMPOUNDS, "buildings": BUILDINGS, "gates": GATE_MODELS,
+        "categories": CATEGORIES, "vehicles": VEHICLES, "drivers": DRIVERS,
+        "matrix": GridMatrix(), "pickup_points": {"c1-b2": ("2号楼架空层", 40)},
+    }  # fmt: skip
+    whole = build_documents_in_parts(
+        PROBLEM,
+        PLAN,
+        by_compound,
+        on_part=parts.append,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    assert whole.route_sheets == docs.route_sheets
+    assert whole.compounds_not_delivered == docs.compounds_not_delivered
+    assert [len(p.sorting_lists) for p in parts] == [1, 1]
+    assert tuple(s for p in reversed(parts) for s in p.sorting_lists) == docs.sorting_lists
+    notices = sorted((n for p in parts for n in p.pickup_notices), key=lambda n: n.building_id)
+    assert notices == sorted(docs.pickup_notices, key=lambda n: n.building_id)
+    leaders = [s for p in reversed(parts) for s in p.leader_sorting_lists]
+    assert tuple(leaders) == docs.leader_sorting_lists
+    with pytest.raises(ValueError, match="in no part"):
+        build_documents_in_parts(PROBLEM, PLAN, by_compound[:1], on_part=parts.append, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="more than one part"):
+        build_documents_in_parts(PROBLEM, PLAN, by_compound * 2, on_part=parts.append, **kwargs)  # type: ignore[arg-type]
