@@ -6,7 +6,6 @@ compound and named in the notices, and the documents are printed as PDF and HTML
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,8 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from api.matching import DayMatch, match_day, print_allocation
+from api.demo_groups import GroupScene, run_group_scene
+from api.matching import match_day, print_allocation
 from api.planning import plan_day, print_plan, write_plan
 from api.render.pdf import Printed, write_printables
 from data import load
@@ -29,15 +29,14 @@ from data.schemas import (
     BUILDING_SCHEMA,
     COMPOUND_SCHEMA,
     LOCKDOWN_LEVEL_ZH,
-    SHANGHAI,
     Compound,
     LockdownStatus,
     models_frame,
 )
 from data.store import Store
 from data.validate import Reference
-from matcher.groups import GroupState, close_groups, open_groups
-from matcher.ledger import Ledger, ledger_of
+from matcher.groups import Group
+from matcher.ledger import Ledger
 from matcher.model import Params
 from routing.model import Params as RouteParams
 from routing.sheets import Documents
@@ -63,42 +62,67 @@ class DemoSummary:
 PrintScope = Literal["focus", "all", "none"]
 """Which sorting lists and notices the demo prints: the focus compound's, all, or none."""
 
-GROUP_OPENED = dt.time(12, 0)
-"""When the focus compound's groups open, the day before delivery (Shanghai time)."""
-GROUP_HOURS = 8
-"""How long the groups stay open for residents to sign up."""
 
-
-def focus_ledgers(match: DayMatch, compound_name: str) -> tuple[Ledger, ...]:
-    """The focus compound's groups as its day ran: opened from the allocation the day before,
-    the residents' orders committed, closed at the deadline, matched; their public ledgers."""
-    opened = dt.datetime.combine(DEMO_DATE - dt.timedelta(days=1), GROUP_OPENED, SHANGHAI)
-    deadline = opened + dt.timedelta(hours=GROUP_HOURS)
-    lines = tuple(line for line in match.allocation.lines if line.compound_id == FOCUS_COMPOUND_ID)
-    focus = match.allocation.model_copy(update={"lines": lines})
-    groups = open_groups(match.problem, focus, opened_at=opened, deadline=deadline)
-    signed = opened + dt.timedelta(hours=GROUP_HOURS // 2)
-    closed = close_groups([g.commit(g.allocated_units, signed) for g in groups], deadline)
-    offers = {offer.offer_id: offer for offer in match.problem.offers}
-    suppliers = {supplier.supplier_id: supplier.name for supplier in match.problem.suppliers}
-    ledgers = []
-    for group in closed:
-        if group.state is GroupState.formed:
-            group = group.advance(
-                GroupState.matched,
-                deadline,
-                note_zh="已成团，按匹配结果交由该供应商配送。",
-                note_en="formed; handed to the matched supplier for delivery.",
-            )
-        ledgers.append(
-            ledger_of(
-                group,
-                offers[group.offer_id],
-                compound_name=compound_name,
-                supplier_name=suppliers[group.supplier_id],
-            )
+def print_group_scene(console: Console, scene: GroupScene) -> None:
+    """One short section per step of the group-buy scene (``api.demo_groups``)."""
+    console.rule("[bold]group-buy day 团购: groups, pooling, re-match, claims, daily report[/]")
+    pooled, offer_pool = scene.pooled, scene.pools
+    members = ", ".join(
+        f"{c}{' (lead)' if i == 0 else ''} {scene.pool_lines[c]} lines"
+        for i, c in enumerate(pooled.served)
+    )
+    console.print(
+        f"[bold]pooled group 拼团[/] {pooled.group_id} ({pooled.supplier_id}, "
+        f"{pooled.category_id}): {len(offer_pool.pools)} pools proposed serve "
+        f"{offer_pool.served_units:,} units below every minimum order; this one spans "
+        f"{members} (synthetic residents, rooms on the roster), one leader per compound",
+        highlight=False,
+    )
+    console.print(
+        f"  {pooled.deadline:%m-%d %H:%M} formed, now {pooled.state}: {_note(pooled, 'formed')}",
+        highlight=False,
+    )
+    failed, notice, successor = scene.failed, scene.notice, scene.successor
+    console.print(
+        f"[bold]failed group, re-matched 改派[/] {failed.group_id}: {_note(failed, 'failed')}",
+        highlight=False,
+    )
+    console.print(f"  leader's notice: {notice.zh}\n  {notice.en}", highlight=False)
+    if successor is not None:
+        console.print(
+            f"  successor {successor.group_id} ({successor.supplier_id}): {successor.state}, "
+            f"{successor.committed_units} units moved with their sign-up lines",
+            highlight=False,
         )
-    return tuple(ledgers)
+    claim, check, balance = scene.claim, scene.check, scene.claim_balance
+    console.print(
+        f"[bold]receipt check and claim 验货与售后[/] {scene.claim_group.group_id} at the gate "
+        f"{check['at']:%m-%d %H:%M}: expected {check['expected_units']} "
+        f"({check['expected_from']}), received {check['received_units']} of which "
+        f"{claim.units} {claim.kind}",
+        highlight=False,
+    )
+    refund = claim.resolution.amount_cents if claim.resolution else 0
+    console.print(
+        f"  claim {claim.claim_id}: {' → '.join(step.to_state for step in claim.history)}; "
+        f"refund ¥{refund / 100:,.2f} recorded by {claim.supplier_id}\n"
+        f"  ledger: paid ¥{balance.paid_cents / 100:,.2f} − refunded "
+        f"¥{balance.refunded_cents / 100:,.2f} = expected ¥{balance.expected_cents / 100:,.2f}"
+        f" ({'balanced' if balance.balanced else 'off'}); group {scene.claim_group.state}",
+        highlight=False,
+    )
+    focus, *others = scene.reports
+    console.print("[bold]daily report 日报[/] of the focus compound, then of the others:")
+    console.print(f"{focus.text_zh}\n{focus.text_en}", highlight=False)
+    for report in others:
+        console.print(report.text_zh, highlight=False)
+    if scene.report_html is not None:
+        console.print(f"daily reports written to {scene.report_html}")
+
+
+def _note(group: Group, state: str) -> str:
+    """The note of the group's transition into ``state`` (Chinese), empty if none."""
+    return next((t.note_zh for t in group.history if t.to_state == state), "")
 
 
 def print_documents(
@@ -278,21 +302,17 @@ def run_demo(
                         f"documents written to {out_dir / 'index.json'}: "
                         f"{day_plan.documents.summary()}"
                     )
-                    focus_name = next(
-                        (
-                            c.name
-                            for c in match.problem.compounds
-                            if c.compound_id == FOCUS_COMPOUND_ID
-                        ),
-                        FOCUS_COMPOUND_ID,
-                    )
-                    print_documents(
-                        console,
-                        day_plan.documents,
-                        focus_ledgers(match, focus_name),
-                        out_dir,
-                        print_scope,
-                    )
+            scene = run_group_scene(
+                store,
+                match,
+                day_plan,
+                rules=match_params,
+                seed=seed,
+                out_dir=None if out_dir is None or print_scope == "none" else out_dir,
+            )
+            print_group_scene(console, scene)
+            if out_dir is not None and day_plan.documents is not None:
+                print_documents(console, day_plan.documents, scene.ledgers, out_dir, print_scope)
     return summary
 
 

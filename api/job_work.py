@@ -55,6 +55,7 @@ def _match(store: Store, job_id: str, day: dt.date, params: dict[str, Any]) -> d
 def _plan(
     store: Store, job_id: str, day: dt.date, params: dict[str, Any], supplier_id: str | None
 ) -> dict[str, Any]:
+    from api.group_deliveries import group_units, with_group_lines
     from matcher.result import Allocation
     from routing.check import check_plan
     from routing.deliveries import build_routing_problem
@@ -66,6 +67,11 @@ def _plan(
     allocation = Allocation.model_validate(_latest_allocation(store, day, match_job))
     _set(store, job_id, progress=10, message="building deliveries and windows")
     supply = store.supply()
+    with store.engine.connect() as conn:
+        units = group_units(conn, day)
+    allocation = with_group_lines(
+        allocation, units, offers=supply.offers, compounds=store.compounds(), depots=supply.depots
+    )
     vehicles, drivers = supply.vehicles, supply.drivers
     if supplier_id is not None:  # a dispatcher routes their own lines with their own fleet
         lines = tuple(line for line in allocation.lines if line.supplier_id == supplier_id)

@@ -13,7 +13,7 @@ from api.crews import assignments
 from api.supplier_record import reliability_records
 from data.aggregate import aggregate_demand, compound_demand
 from data.store import Store
-from matcher.eligibility import CrewRoster, check_eligibility
+from matcher.eligibility import CrewRoster, Eligibility, check_eligibility
 from matcher.explain import Decision, explain
 from matcher.model import Params, Problem
 from matcher.result import Allocation
@@ -27,6 +27,8 @@ class DayMatch:
     problem: Problem
     allocation: Allocation
     decisions: tuple[Decision, ...]
+    eligibility: Eligibility | None = None
+    """What the allocation was made under (with the day's crew roster), for later stages."""
 
 
 def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
@@ -61,7 +63,7 @@ def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
     eligibility = check_eligibility(problem, crew=crew)
     allocation = solve(problem, params, eligibility=eligibility)
     decisions = explain(problem, allocation, eligibility, params=params, reliability=records)
-    return DayMatch(problem, allocation, decisions)
+    return DayMatch(problem, allocation, decisions, eligibility)
 
 
 def print_allocation(console: Console, match: DayMatch) -> None:

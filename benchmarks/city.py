@@ -11,8 +11,9 @@ suppliers) and each worker count (0 = no Dask, pieces one after the other in thi
 process): generate the day (``data.generate``, ``data.generate_supply``; not a plan stage),
 aggregate the orders, match per district and route per supplier on a fresh LocalCluster
 (``api.city.execute.plan_city``, nothing reused), check every route independently, and
-build the documents (route sheets, sorting lists, pickup notices) in this process, one
-district's household orders at a time (``routing.sheets.build_documents_in_parts``). Peak
+build the documents (route sheets, sorting lists, pickup notices) in this process, the
+household orders of ``--document-part`` compounds at a time
+(``routing.sheets.build_documents_in_parts``). Peak
 memory is this process's and the largest worker's resident peak. Prints a table, appends
 to ``benchmarks/results/city.csv`` and plots time per stage against compounds in
 ``benchmarks/results/city.png``. With ``--loss-sample`` the two districts with the most
@@ -203,23 +204,28 @@ def run(
 
     documents = 0
     if args.documents:
-        # one district at a time: its household orders become models, its sorting lists
-        # and notices are counted and dropped; only the route sheets stay to the end
+        # a part of at most --document-part compounds at a time (district by district,
+        # street by street): its household orders become models, its sorting lists and
+        # notices are counted and dropped; only the route sheets stay to the end
         start = time.perf_counter()
         routed = {s.compound_id for r in result.plan.routes for s in r.stops}
-        by_district: dict[str, set[str]] = {}
-        for compound in compounds:
-            if compound.compound_id in routed:
-                by_district.setdefault(compound.district, set()).add(compound.compound_id)
+        in_order = sorted(
+            (c for c in compounds if c.compound_id in routed),
+            key=lambda c: (c.district, c.street, c.compound_id),
+        )
+        chunks = [
+            {c.compound_id for c in in_order[i : i + args.document_part]}
+            for i in range(0, len(in_order), args.document_part)
+        ]
         order_s = 0.0
 
         def parts() -> Iterator[tuple[set[str], list[HouseholdOrder]]]:
             nonlocal order_s
-            for district in sorted(by_district):
+            for chunk in chunks:
                 began = time.perf_counter()
-                part = household_orders(orders, by_district[district])
+                part = household_orders(orders, chunk)
                 order_s += time.perf_counter() - began
-                yield by_district[district], part
+                yield chunk, part
 
         def count(part: Documents) -> None:
             nonlocal documents
@@ -372,6 +378,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--documents", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--loss-sample", action="store_true")
+    parser.add_argument(
+        "--document-part",
+        type=int,
+        default=250,
+        help="compounds whose orders and documents are in memory at once",
+    )
     parser.add_argument(
         "--csv",
         type=Path,

@@ -181,7 +181,9 @@ def pool_proposals(
         raise not_found("compound", compound_id)
     match = day_match(store, request.app.state.demand, day)
     params = PoolingParams(max_distance_m=max_distance_m, drop=drop)
-    result = propose_pools(match.problem, match.allocation, params, rules=MATCH_PARAMS)
+    result = propose_pools(
+        match.problem, match.allocation, params, rules=MATCH_PARAMS, eligibility=match.eligibility
+    )
     unmet = [
         StillUnmet(
             category_id=u.category_id,

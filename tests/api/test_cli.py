@@ -84,6 +84,10 @@ def test_demo_output_names_the_stages(tmp_path: Path) -> None:
     assert "printed" in output and "PDF," in output and "HTML and 1 PNG files" in output
     assert "pickup points for" in output and "optimal" in output
     assert (tmp_path / "out" / "pickup_points.json").is_file()
+    assert "pooled group 拼团" in output and "formed, now matched" in output
+    assert "leader's notice: 原团未成团" in output and "moved with their sign-up lines" in output
+    assert "filed → accepted → closed" in output and "(balanced); group settled" in output
+    assert "日报】" in output and "daily report for 2022-04-15" in output
 
 
 def test_demand_table_and_csv(demo_db: Path, tmp_path: Path) -> None:
@@ -261,6 +265,110 @@ def test_demo_writes_the_documents(demo_db: Path) -> None:
         (out / index.leader_sorting_lists[0]).read_text(encoding="utf-8")
     )
     assert leader.households and leader.sorting_list.compound_id == compounds[0]
+
+
+def test_demo_runs_the_group_buy_day(demo_db: Path) -> None:
+    """`linli demo` stores a pooled group that formed, a failed group and its re-matched
+    successor holding the moved lines, a settled claim with its refund in the ledger, and
+    writes the daily reports that show them."""
+    from sqlalchemy import select
+
+    from api.group_store import (
+        GROUP_COMPOUNDS,
+        GROUPS,
+        PAYMENTS,
+        SIGNUPS,
+        group_balance,
+        load_group,
+    )
+    from data.tables import ClaimRow, table_of
+    from matcher.claims import Claim, ClaimState
+    from matcher.groups import GroupState
+
+    store = Store.open(f"sqlite:///{demo_db}")
+    with store.engine.connect() as conn:
+        ids = list(conn.execute(select(GROUPS.c.group_id).order_by(GROUPS.c.group_id)).scalars())
+        groups = {g: load_group(conn, group_id=g) for g in ids}
+        pooled = [s for s in groups.values() if s is not None and len(s.leaders) >= 2]
+        assert len(pooled) == 1
+        pool = pooled[0]
+        assert pool.group.state is GroupState.matched
+        assert [t.to_state for t in pool.group.history][-2:] == ["formed", "matched"]
+        assert all(leader == f"leader.{c}" for c, leader in pool.leaders.items())
+        lines = conn.execute(
+            select(SIGNUPS.c.compound_id, SIGNUPS.c.quantity_units, SIGNUPS.c.source).where(
+                SIGNUPS.c.group_id == pool.group_id
+            )
+        ).all()
+        assert {c for c, _, _ in lines} == set(pool.leaders)
+        assert {source for _, _, source in lines} == {"synthetic"}
+        units = sum(q for _, q, _ in lines)
+        assert units == pool.group.committed_units >= pool.group.threshold_units
+        assert all(q < pool.group.threshold_units for c in pool.leaders
+                   for q in [sum(u for d, u, _ in lines if d == c)])  # fmt: skip
+
+        failed = [
+            s for s in groups.values() if s is not None and s.group.state is GroupState.failed
+        ]
+        assert len(failed) == 1
+        successor = next(
+            s
+            for s in groups.values()
+            if s is not None and s.group.rematched_from == failed[0].group_id
+        )
+        assert successor.group.state is GroupState.matched
+        assert successor.group.supplier_id != failed[0].group.supplier_id
+        assert successor.group.committed_units == failed[0].group.committed_units
+        moved = conn.execute(
+            select(SIGNUPS.c.group_id, SIGNUPS.c.quantity_units).where(
+                SIGNUPS.c.group_id.in_([failed[0].group_id, successor.group_id])
+            )
+        ).all()
+        assert {g for g, _ in moved} == {successor.group_id}
+        assert sum(q for _, q in moved) == successor.group.committed_units
+
+        (claim,) = [
+            Claim.model_validate(d)
+            for d in conn.execute(select(table_of(ClaimRow).c.data)).scalars()
+        ]
+        assert claim.state is ClaimState.closed and claim.resolution is not None
+        assert [step.to_state for step in claim.history] == ["filed", "accepted", "closed"]
+        refunds = conn.execute(
+            select(PAYMENTS.c.kind, PAYMENTS.c.amount_cents).where(
+                PAYMENTS.c.claim_id == claim.claim_id
+            )
+        ).all()
+        assert refunds == [("refund", claim.amount_cents)] and claim.amount_cents > 0
+        settled = groups[claim.group_id]
+        assert settled is not None and settled.group.state is GroupState.settled
+        offer = next(o for o in store.supply().offers if o.offer_id == settled.group.offer_id)
+        balance = group_balance(conn, settled, offer.unit_price_cents)
+        assert (
+            balance.balanced
+            and balance.credits_cents == balance.refunded_cents == claim.amount_cents
+        )
+        assert all(
+            group_balance(
+                conn,
+                s,
+                next(
+                    o for o in store.supply().offers if o.offer_id == s.group.offer_id
+                ).unit_price_cents,
+            ).balanced
+            for s in groups.values()
+            if s is not None
+        )
+        pooled_rows = conn.execute(
+            select(GROUP_COMPOUNDS.c.compound_id).where(GROUP_COMPOUNDS.c.group_id == pool.group_id)
+        ).scalars()
+        assert len(list(pooled_rows)) >= 2
+
+    page = (demo_db.parent / "out" / "daily_report.html").read_text(encoding="utf-8")
+    assert "拼团" in page and "未成团" in page and successor.group_id in page
+    assert f"已处理 1 件,退款 ¥{claim.amount_cents / 100:,.2f}" in page
+    assert "账目:全部平衡" in page and "Ledgers: all balanced." in page
+    ledgers = {p.stem for p in (demo_db.parent / "out" / "ledgers").glob("*.html")}
+    assert {pool.group_id, claim.group_id, successor.group_id} <= ledgers
 
 
 def test_demo_prints_every_document_type_as_pdf_and_html(demo_db: Path) -> None:

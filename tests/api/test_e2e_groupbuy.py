@@ -5,11 +5,12 @@ The store holds the whole demo day, loaded by the same code as ``linli demo``
 and opens a pooled group with a neighbour compound (whose leader joins), residents sign up
 (a pasted 接龙 list, JSON lines and the public link, every room on the roster), the group
 forms at its deadline, the supplier's dispatcher moves it to matched, matches and plans the
-day (jobs polled), dispatches, the driver reports the stop from the route sheet, the
-receipt check at the gate finds a short line, the dispatcher accepts the claim with a
-refund, the refund is in the ledger (line balance and public ledger), the supplier's
-reliability changes and the compound's daily report shows all of it. Every reply to someone
-other than the group's leaders is checked for household fields.
+day (jobs polled; the plan carries the formed group's units), dispatches, the driver reports
+the stop from the route sheet, the receipt check at the gate finds a short line, the
+dispatcher accepts the claim with a refund, the refund is in the ledger (line balance and
+public ledger), the supplier's reliability changes and the compound's daily report shows
+all of it. Every reply to someone other than the group's leaders is checked for household
+fields.
 
 The clock is the requests' ``at``: the group opens on 14 April 2022 and closes after its
 deadline. The receipt check and the claim answer use the real clock, because claim deadlines
@@ -439,6 +440,17 @@ def test_the_pooled_group_from_proposal_to_daily_report(client: TestClient, day:
     )
     assert route is not None, "the supplier's plan does not stop at the lead compound"
     assert route["supplier_id"] == supplier_id and route["driver_id"]
+    # the formed group's goods are on the supplier's trucks at both compounds
+    carried = {
+        compound: sum(
+            s["quantity_units"]
+            for r in plan.json()["routes"]
+            for s in r["stops"]
+            if s["compound_id"] == compound and s["category_id"] == pool.category_id
+        )
+        for compound in (lead, neighbour)
+    }
+    assert carried[lead] >= units_a and carried[neighbour] >= units_b, carried
     dispatched = client.post(
         f"/groups/{group_id}/advance",
         json={"to": "dispatched", "at": route["start"]},
@@ -495,8 +507,8 @@ def test_the_pooled_group_from_proposal_to_daily_report(client: TestClient, day:
     assert check.status_code == 201, check.text
     checked = check.json()
     assert checked["expected_units"] == units_a == checked["received_units"]
-    # the demand-first plan does not carry offer-first groups: expected is what was ordered
-    assert checked["expected_from"] == "ordered" and checked["plan_job_id"] is None
+    # expected is what the plan loaded for the group at this compound
+    assert checked["expected_from"] == "plan" and checked["plan_job_id"] == plan_job["job_id"]
     assert [(d["kind"], d["units"]) for d in checked["discrepancies"]] == [("short", SHORT_UNITS)]
     assert len(checked["claim_ids"]) == 1
     claim_id = checked["claim_ids"][0]
