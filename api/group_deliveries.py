@@ -10,6 +10,10 @@ matcher never saw gets a line of its own.
 Units per compound come from the group's active sign-up lines; a group without lines (units
 committed in bulk) delivers its committed units to its lead compound; spare units of a case
 rounded up go to the lead compound; a shared drop takes every compound's units to the drop.
+
+Redeliveries a supplier agreed for the day (an accepted or upheld claim) come on top, on
+that supplier's offer of the category for the day; one with no such offer is reported, not
+dropped.
 """
 
 from __future__ import annotations
@@ -19,9 +23,10 @@ from collections import defaultdict
 
 from sqlalchemy import Connection, func, select
 
+from api.aftersales import redeliveries
 from api.group_store import load_group
 from data.geo import haversine_m
-from data.schemas import Compound, Depot, Offer
+from data.schemas import Compound, Depot, Identifier, Model, Offer
 from data.tables import GroupBuyRow, GroupSignupRow, OfferRow, table_of
 from matcher.groups import Drop, GroupState
 from matcher.result import Allocation, AllocationLine
@@ -67,6 +72,48 @@ def group_units(conn: Connection, day: dt.date) -> dict[tuple[str, str], int]:
     return dict(units)
 
 
+class UnplacedRedelivery(Model):
+    """A redelivery the day's plan cannot carry, and why."""
+
+    claim_id: Identifier
+    compound_id: Identifier
+    supplier_id: Identifier
+    category_id: Identifier
+    units: int
+    reason: str
+
+
+def redelivery_units(
+    conn: Connection, day: dt.date, offers: list[Offer] | tuple[Offer, ...]
+) -> tuple[dict[tuple[str, str], int], tuple[UnplacedRedelivery, ...]]:
+    """(offer_id, compound_id) → units redelivered on ``day``, and those without an offer."""
+    units: dict[tuple[str, str], int] = defaultdict(int)
+    unplaced = []
+    for owed in redeliveries(conn, day):
+        carrying = sorted(
+            o.offer_id
+            for o in offers
+            if o.supplier_id == owed.supplier_id
+            and o.category_id == owed.category_id
+            and o.delivery_date == day
+        )
+        if carrying:
+            units[carrying[0], owed.compound_id] += owed.units
+        else:
+            unplaced.append(
+                UnplacedRedelivery(
+                    claim_id=owed.claim_id,
+                    compound_id=owed.compound_id,
+                    supplier_id=owed.supplier_id,
+                    category_id=owed.category_id,
+                    units=owed.units,
+                    reason=f"{owed.supplier_id} has no {owed.category_id} offer on {day}: it "
+                    "publishes one, or the claim's redelivery moves to another date",
+                )
+            )
+    return dict(units), tuple(unplaced)
+
+
 def with_group_lines(
     allocation: Allocation,
     units: dict[tuple[str, str], int],
@@ -74,15 +121,23 @@ def with_group_lines(
     offers: list[Offer] | tuple[Offer, ...],
     compounds: list[Compound] | tuple[Compound, ...],
     depots: list[Depot] | tuple[Depot, ...],
+    extra: dict[tuple[str, str], int] | None = None,
 ) -> Allocation:
-    """``allocation`` with each offer × compound raised to the groups' units where more."""
-    if not units:
+    """``allocation`` with each offer × compound raised to the groups' ``units`` where more,
+    plus ``extra`` units (redeliveries) on top."""
+    extra = extra or {}
+    if not units and not extra:
         return allocation
     by_offer = {o.offer_id: o for o in offers}
     by_compound = {c.compound_id: c for c in compounds}
     by_depot = {d.depot_id: d for d in depots}
     lines = {(line.offer_id, line.compound_id): line for line in allocation.lines}
-    for (offer_id, compound_id), n in sorted(units.items()):
+    wanted: dict[tuple[str, str], int] = {}
+    for key in sorted({*units, *extra}):
+        known = lines.get(key)
+        base = max(units.get(key, 0), 0 if known is None else known.quantity_units)
+        wanted[key] = base + extra.get(key, 0)
+    for (offer_id, compound_id), n in wanted.items():
         known = lines.get((offer_id, compound_id))
         if known is not None:
             if n > known.quantity_units:

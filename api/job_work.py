@@ -55,7 +55,7 @@ def _match(store: Store, job_id: str, day: dt.date, params: dict[str, Any]) -> d
 def _plan(
     store: Store, job_id: str, day: dt.date, params: dict[str, Any], supplier_id: str | None
 ) -> dict[str, Any]:
-    from api.group_deliveries import group_units, with_group_lines
+    from api.group_deliveries import group_units, redelivery_units, with_group_lines
     from matcher.result import Allocation
     from routing.check import check_plan
     from routing.deliveries import build_routing_problem
@@ -69,8 +69,14 @@ def _plan(
     supply = store.supply()
     with store.engine.connect() as conn:
         units = group_units(conn, day)
+        owed, unplaced = redelivery_units(conn, day, supply.offers)
     allocation = with_group_lines(
-        allocation, units, offers=supply.offers, compounds=store.compounds(), depots=supply.depots
+        allocation,
+        units,
+        offers=supply.offers,
+        compounds=store.compounds(),
+        depots=supply.depots,
+        extra=owed,
     )
     vehicles, drivers = supply.vehicles, supply.drivers
     if supplier_id is not None:  # a dispatcher routes their own lines with their own fleet
@@ -113,6 +119,7 @@ def _plan(
         "infeasible": [i.model_dump(mode="json") for i in infeasible],
         "violations": list(violations),
         "params": route_params.model_dump(mode="json"),
+        "unplaced_redeliveries": [u.model_dump(mode="json") for u in unplaced],
     }
 
 
