@@ -44,7 +44,7 @@ def test_groups_and_redeliveries_become_routed_lines(
     assert later == {} and [(m.supplier_id, m.units) for m in missing] == [("sup-a", 2)]
     assert "no vegetables offer" in missing[0].reason
 
-    empty = Allocation.model_construct(lines=())
+    empty = Allocation.model_construct(lines=())  # type: ignore[call-arg]  # lines only
     merged = with_group_lines(
         empty,
         {("off-a-veg", "c-huamu"): 5},
