@@ -11,13 +11,13 @@ from rich.table import Table
 
 from api.crews import assignments
 from api.supplier_record import reliability_records
-from data.aggregate import aggregate_demand, compound_demand
 from data.store import Store
 from matcher.eligibility import CrewRoster, Eligibility, check_eligibility
 from matcher.explain import Decision, explain
 from matcher.model import Params, Problem
 from matcher.result import Allocation
 from matcher.solve import solve
+from matcher.whatif import store_problem
 
 
 @dataclass(frozen=True)
@@ -43,20 +43,7 @@ def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
         for supplier_id, record in sorted(records.items())
         if record.score_permille is not None
     )
-    demand = compound_demand(aggregate_demand(store.order_lines(day))).collect()
-    problem = Problem.from_frames(
-        day,
-        demand,
-        categories=store.categories(),
-        compounds=store.compounds(),
-        offers=supply.offers,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
-        lockdown=store.lockdown(),
-    )
+    problem = store_problem(store, day)
     if scores:
         problem = problem.model_copy(update={"supplier_reliability_permille": scores})
     crew = CrewRoster(members=tuple(supply.crew), assignments=tuple(assignments(store, day)))

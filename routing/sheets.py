@@ -1144,13 +1144,7 @@ def _message_zh(
         "请在上述时间内到取货地点领取，戴好口罩，排队时保持一米距离，不要聚集。",
         "已登记的老人和行动不便的居民，由志愿者送货上门，请在家等候，不用下楼。",
     ]
-    if short:
-        text.append(
-            "部分商品到货少于订购数量，已按公开规则优先保障老人、孕妇、婴幼儿和病患家庭，"
-            "具体分配请看团长发布的分拣单。"
-        )
-    text.append("有问题请联系本楼志愿者或团长。谢谢大家配合！")
-    return "\n".join(text)
+    return _ending(text, short, zh=True)
 
 
 def _message_en(
@@ -1173,13 +1167,27 @@ def _message_en(
         "Elderly and disabled residents who registered: volunteers bring your goods to your "
         "door; please wait at home.",
     ]
+    return _ending(text, short, zh=False)
+
+
+_SHORT_ZH = (
+    "部分商品到货少于订购数量，已按公开规则优先保障老人、孕妇、婴幼儿和病患家庭，"
+    "具体分配请看团长发布的分拣单。"
+)
+_SHORT_EN = (
+    "Some items arrived short of what was ordered; by the public rules, households with "
+    "elderly, pregnant, infant or ill members are served first. The leader's sorting list "
+    "shows who gets what."
+)
+_CLOSING_ZH = "有问题请联系本楼志愿者或团长。谢谢大家配合！"
+_CLOSING_EN = "Questions: ask your building volunteer or group leader. Thank you!"
+
+
+def _ending(text: list[str], short: bool, *, zh: bool) -> str:
+    """A notice's lines, the fair-share note when goods came short, and whom to ask."""
     if short:
-        text.append(
-            "Some items arrived short of what was ordered; by the public rules, households "
-            "with elderly, pregnant, infant or ill members are served first. The leader's "
-            "sorting list shows who gets what."
-        )
-    text.append("Questions: ask your building volunteer or group leader. Thank you!")
+        text.append(_SHORT_ZH if zh else _SHORT_EN)
+    text.append(_CLOSING_ZH if zh else _CLOSING_EN)
     return "\n".join(text)
 
 
@@ -1200,13 +1208,7 @@ def _door_zh(
         f"本楼到货：{goods}",
         "志愿者放到门口后请及时取回，开门时戴好口罩，不与志愿者近距离接触。",
     ]
-    if short:
-        text.append(
-            "部分商品到货少于订购数量，已按公开规则优先保障老人、孕妇、婴幼儿和病患家庭，"
-            "具体分配请看团长发布的分拣单。"
-        )
-    text.append("有问题请联系本楼志愿者或团长。谢谢大家配合！")
-    return "\n".join(text)
+    return _ending(text, short, zh=True)
 
 
 def _door_en(
@@ -1228,14 +1230,7 @@ def _door_en(
         "Take the goods in soon after they are left at your door; wear a mask when you open "
         "it and keep away from the volunteer.",
     ]
-    if short:
-        text.append(
-            "Some items arrived short of what was ordered; by the public rules, households "
-            "with elderly, pregnant, infant or ill members are served first. The leader's "
-            "sorting list shows who gets what."
-        )
-    text.append("Questions: ask your building volunteer or group leader. Thank you!")
-    return "\n".join(text)
+    return _ending(text, short, zh=False)
 
 
 # --- writing -------------------------------------------------------------------------------
