@@ -2,27 +2,29 @@
 
 The rule
 --------
-1. **Matching, per district.** A district's piece holds its compounds that have demand,
-   their lockdown statuses and demand, and every offer of the day that *reaches* the
-   district: its category is demanded by a compound of the district inside the offer's
-   service area (a listed district, or within ``max_distance_m`` of one of its depots: the
-   eligibility rule, without the certificate checks, which the matcher makes itself), with
-   the supplier's depots, vehicles, drivers and certificates.
-2. **Capacity split before the pieces run.** An offer reaching several districts gives
-   each a share of its capacity: its *eligible demand* there (units of its category
-   ordered by compounds it reaches). When the capacity covers all of it, each district
-   gets exactly its eligible demand and the rest waits for round 2; otherwise the shares
-   are proportional, rounded by largest remainder (ties by district name), so they are
-   integers, sum to the capacity and never exceed a district's eligible demand
-   (``split_capacity``). Reach ignores lockdown, so a district changing status does not
-   move capacity between the other districts.
+1. **Matching, per zone.** A zone is a district or, for a district with more than
+   ``MAX_ZONE_COMPOUNDS`` compounds with demand, a run of its streets (whole streets in
+   street order; a street larger than that is cut by compound id), so that no piece grows
+   with the city and the workers stay evenly loaded. A zone's piece holds its compounds
+   that have demand, their lockdown statuses and demand, and every offer of the day that
+   *reaches* the zone: its category is demanded by a compound of the zone inside the
+   offer's service area (a listed district, or within ``max_distance_m`` of one of its
+   depots: the eligibility rule, without the certificate checks, which the matcher makes
+   itself), with the supplier's depots, vehicles, drivers and certificates.
+2. **Capacity split before the pieces run.** An offer reaching several zones gives each a
+   share of its capacity: its *eligible demand* there (units of its category ordered by
+   compounds it reaches). When the capacity covers all of it, each zone gets exactly its
+   eligible demand and the rest waits for round 2; otherwise the shares are proportional,
+   rounded by largest remainder (ties by zone name), so they are integers, sum to the
+   capacity and never exceed a zone's eligible demand (``split_capacity``). Reach ignores
+   lockdown, so a district changing status does not move capacity between the others.
 3. **Round 2.** What the round-1 pieces left unused of an offer (capacity minus units
-   allocated anywhere) is split the same way between the districts left with unmet demand
-   (other than "no eligible supplier") of its category inside its reach; each such
-   district is solved again with capacity = its round-1 use + its grant, and the new
-   answer replaces the old one only if it serves at least as many priority units and then
-   units (lexicographically). Σ use ≤ Σ round-1 use + Σ grants ≤ capacity, so no offer is
-   ever over-allocated (``capacity_overruns`` checks it).
+   allocated anywhere) is split the same way between the zones left with unmet demand
+   (other than "no eligible supplier") of its category inside its reach; each such zone is
+   solved again with capacity = its round-1 use + its grant, and the new answer replaces
+   the old one only if it serves at least as many priority units and then units
+   (lexicographically). Σ use ≤ Σ round-1 use + Σ grants ≤ capacity, so no offer is ever
+   over-allocated (``capacity_overruns`` checks it).
 4. **Routing, per supplier** (its depots are one depot group): the merged allocation's
    deliveries of a supplier on its own vehicles, gates not staggered; the merged routes
    are then staggered at the gates over the whole city (``routing.gates.stagger``), the
@@ -52,7 +54,16 @@ from pydantic import BaseModel, Field
 
 from api.city.day import CityDay
 from data.geo import haversine_matrix_m
-from data.schemas import Certificate, Depot, Driver, HolderKind, Identifier, Model, Vehicle
+from data.schemas import (
+    Certificate,
+    Compound,
+    Depot,
+    Driver,
+    HolderKind,
+    Identifier,
+    Model,
+    Vehicle,
+)
 from matcher.model import Params, Problem
 from matcher.result import (
     Allocation,
@@ -69,7 +80,7 @@ from routing.result import Plan
 from routing.solve import finish_plan
 from routing.windows import Infeasible
 
-PIECE_VERSION = 1
+PIECE_VERSION = 2
 """Part of every piece key: raise it when a piece's solver changes what it returns."""
 
 _STATUS_ORDER = (
@@ -81,9 +92,9 @@ _STATUS_ORDER = (
 
 
 class MatchPiece(Model):
-    """Matching of one district (or several, for the loss sample) with its capacity shares."""
+    """Matching of one zone (or several, for the loss sample) with its capacity shares."""
 
-    scope: str = Field(min_length=1, description="district name(s), '+'-joined")
+    scope: str = Field(min_length=1, description="zone name(s), '+'-joined")
     round: int = Field(ge=1, le=2)
     problem: Problem
     params: Params
@@ -145,21 +156,61 @@ class Layout:
     compound_ids: tuple[str, ...]
     """Compounds with demand on the day, sorted; the arrays below follow this order."""
     district_of: npt.NDArray[np.int64]
-    """Index into ``districts`` per compound."""
+    """Index into ``districts`` per compound (service areas name districts)."""
+    zones: tuple[str, ...]
+    """The matching pieces' scopes: districts, large ones cut into runs of streets."""
+    zone_of: npt.NDArray[np.int64]
+    """Index into ``zones`` per compound."""
     units: Mapping[str, npt.NDArray[np.int64]]
     """Units demanded per compound, by category."""
     reach: Mapping[str, npt.NDArray[np.bool_]]
     """Per offer of the day: whether its service area covers each compound."""
     eligible: Mapping[str, dict[str, int]]
-    """Per offer: units of its category demanded inside its reach, by district (> 0 only)."""
+    """Per offer: units of its category demanded inside its reach, by zone (> 0 only)."""
 
-    def per_district(self, offer_id: str, values: npt.NDArray[np.int64]) -> dict[str, int]:
-        """Sum of per-compound ``values`` inside the offer's reach, by district (> 0 only)."""
+    def per_zone(self, offer_id: str, values: npt.NDArray[np.int64]) -> dict[str, int]:
+        """Sum of per-compound ``values`` inside the offer's reach, by zone (> 0 only)."""
         inside = self.reach[offer_id]
-        sums = np.bincount(
-            self.district_of[inside], weights=values[inside], minlength=len(self.districts)
-        )
-        return {d: round(s) for d, s in zip(self.districts, sums, strict=True) if s > 0}
+        sums = np.bincount(self.zone_of[inside], weights=values[inside], minlength=len(self.zones))
+        return {z: round(s) for z, s in zip(self.zones, sums, strict=True) if s > 0}
+
+    def zone_by_compound(self) -> dict[str, str]:
+        """compound_id → its zone, for the compounds with demand."""
+        return {c: self.zones[k] for c, k in zip(self.compound_ids, self.zone_of, strict=True)}
+
+
+MAX_ZONE_COMPOUNDS = 400
+"""Most compounds with demand in one matching piece before a district is cut by streets."""
+
+
+def zones_of(compounds: Sequence[Compound], limit: int = MAX_ZONE_COMPOUNDS) -> list[str]:
+    """The zone of each compound (same order): its district, or ``district·k`` when the
+    district has more than ``limit`` compounds, packing whole streets (in street order) into
+    zones of at most ``limit`` and cutting a larger street by compound id."""
+    by_district: dict[str, list[int]] = defaultdict(list)
+    for k, compound in enumerate(compounds):
+        by_district[compound.district].append(k)
+    zone = [""] * len(compounds)
+    for district, members in by_district.items():
+        if len(members) <= limit:
+            for k in members:
+                zone[k] = district
+            continue
+        streets: dict[str, list[int]] = defaultdict(list)
+        for k in members:
+            streets[compounds[k].street].append(k)
+        runs: list[list[int]] = [[]]
+        for street in sorted(streets):
+            ordered = sorted(streets[street], key=lambda k: compounds[k].compound_id)
+            for start in range(0, len(ordered), limit):
+                part = ordered[start : start + limit]
+                if len(runs[-1]) + len(part) > limit:
+                    runs.append([])
+                runs[-1].extend(part)
+        for n, run in enumerate(runs, start=1):
+            for k in run:
+                zone[k] = f"{district}·{n}"
+    return zone
 
 
 def day_demand(day: CityDay) -> pl.DataFrame:
@@ -170,7 +221,7 @@ def day_demand(day: CityDay) -> pl.DataFrame:
 
 
 def lay_out(day: CityDay) -> Layout:
-    """Reach of every offer of the day and its eligible demand per district (vectorised)."""
+    """Reach of every offer of the day and its eligible demand per zone (vectorised)."""
     demand = day_demand(day)
     wanted = set(demand["compound_id"].unique().to_list())
     compounds = sorted(
@@ -183,6 +234,10 @@ def lay_out(day: CityDay) -> Layout:
     districts = tuple(sorted({c.district for c in compounds}))
     code = {d: k for k, d in enumerate(districts)}
     district_of = np.array([code[c.district] for c in compounds], dtype=np.int64)
+    zone_names = zones_of(compounds, MAX_ZONE_COMPOUNDS)
+    zones = tuple(sorted(set(zone_names)))
+    zone_code = {z: k for k, z in enumerate(zones)}
+    zone_of = np.array([zone_code[z] for z in zone_names], dtype=np.int64)
     position = {cid: k for k, cid in enumerate(ids)}
     units: dict[str, npt.NDArray[np.int64]] = {}
     for category_id, frame in demand.partition_by("category_id", as_dict=True).items():
@@ -210,18 +265,18 @@ def lay_out(day: CityDay) -> Layout:
         if area.max_distance_m is not None and cols and len(compounds):
             inside |= distance[:, cols].min(axis=1) <= area.max_distance_m
         reach[offer.offer_id] = inside
-    layout = Layout(districts, ids, district_of, units, reach, {})
+    layout = Layout(districts, ids, district_of, zones, zone_of, units, reach, {})
     zero = np.zeros(len(ids), dtype=np.int64)
     eligible = {
-        o.offer_id: layout.per_district(o.offer_id, units.get(o.category_id, zero))
+        o.offer_id: layout.per_zone(o.offer_id, units.get(o.category_id, zero))
         for o in day.offers
         if o.offer_id in reach
     }
-    return Layout(districts, ids, district_of, units, reach, eligible)
+    return Layout(districts, ids, district_of, zones, zone_of, units, reach, eligible)
 
 
 def split_capacity(capacity: int, weights: Mapping[str, int]) -> dict[str, int]:
-    """Integer shares of ``capacity`` for ``weights`` (eligible demand by district).
+    """Integer shares of ``capacity`` for ``weights`` (eligible demand by zone).
 
     Each share is at most its weight; the shares sum to ``min(capacity, Σ weights)``: every
     weight in full when the capacity covers them, else proportional with the largest
@@ -241,7 +296,7 @@ def split_capacity(capacity: int, weights: Mapping[str, int]) -> dict[str, int]:
 
 
 def first_shares(day: CityDay, layout: Layout) -> dict[str, dict[str, int]]:
-    """Round-1 capacity of every offer by district (only positive shares)."""
+    """Round-1 capacity of every offer by zone (only positive shares)."""
     by_id = {o.offer_id: o for o in day.offers}
     return {
         offer_id: {
@@ -301,35 +356,36 @@ class Decomposer:
         self._supply = _group_supply(day)
         self._offer = {o.offer_id: o for o in day.offers}
         demand = day_demand(day)
-        district_of = {c.compound_id: c.district for c in day.compounds}
+        self._zone = self.layout.zone_by_compound()
         self._demand = {
             str(key[0]): frame
             for key, frame in demand.with_columns(
-                pl.col("compound_id").replace_strict(district_of, default=None).alias("_district")
+                pl.col("compound_id").replace_strict(self._zone, default=None).alias("_zone")
             )
-            .partition_by("_district", as_dict=True, include_key=False)
+            .partition_by("_zone", as_dict=True, include_key=False)
             .items()
         }
 
     def shares(self) -> dict[str, dict[str, int]]:
-        """Round-1 capacity of every offer by district."""
+        """Round-1 capacity of every offer by zone."""
         return first_shares(self.day, self.layout)
 
     def match_piece(
         self,
-        districts: Sequence[str],
+        zones: Sequence[str],
         capacity: Mapping[str, int],
         params: Params,
         round_: int = 1,
     ) -> MatchPiece:
-        """The matching piece of ``districts`` with offers at ``capacity`` (offer_id → units).
+        """The matching piece of ``zones`` with offers at ``capacity`` (offer_id → units).
 
         Offers with no capacity here are left out (an offer needs capacity > 0).
         """
         day = self.day
-        chosen = set(districts)
+        chosen = set(zones)
         compounds = sorted(
-            (c for c in day.compounds if c.district in chosen), key=lambda c: c.compound_id
+            (c for c in day.compounds if self._zone.get(c.compound_id) in chosen),
+            key=lambda c: c.compound_id,
         )
         frames = [self._demand[d] for d in sorted(chosen) if d in self._demand]
         demand = pl.concat(frames) if frames else day.demand.clear()
@@ -361,29 +417,29 @@ class Decomposer:
         )
 
     def first_round(self, params: Params) -> list[MatchPiece]:
-        """One round-1 piece per district with demand."""
+        """One round-1 piece per zone with demand."""
         shares = self.shares()
         return [
-            self.match_piece([d], {o: s[d] for o, s in shares.items() if d in s}, params)
-            for d in self.layout.districts
+            self.match_piece([z], {o: s[z] for o, s in shares.items() if z in s}, params)
+            for z in self.layout.zones
         ]
 
     def second_round(
         self, params: Params, first: Mapping[str, Allocation]
     ) -> tuple[list[MatchPiece], dict[str, dict[str, int]]]:
-        """Round-2 pieces from round-1 allocations (by district), and the grants made.
+        """Round-2 pieces from round-1 allocations (by zone), and the grants made.
 
-        Unused capacity of each offer is split between the districts with unmet demand of
-        its category inside its reach (not "no eligible supplier"); a district with a
-        grant is solved again at round-1 use + grant.
+        Unused capacity of each offer is split between the zones with unmet demand of its
+        category inside its reach (not "no eligible supplier"); a zone with a grant is
+        solved again at round-1 use + grant.
         """
         layout = self.layout
         used: dict[str, Counter[str]] = defaultdict(Counter)
         unmet: dict[str, npt.NDArray[np.int64]] = {}
         position = {c: k for k, c in enumerate(layout.compound_ids)}
-        for district, allocation in first.items():
+        for zone, allocation in first.items():
             for line in allocation.lines:
-                used[line.offer_id][district] += line.quantity_units
+                used[line.offer_id][zone] += line.quantity_units
             for row in allocation.unmet:
                 if row.reason is UnmetReason.no_eligible_supplier:
                     continue
@@ -395,19 +451,19 @@ class Decomposer:
             pool = offer.capacity_units - sum(used[offer_id].values())
             if pool <= 0 or offer.category_id not in unmet:
                 continue
-            weights = layout.per_district(offer_id, unmet[offer.category_id])
+            weights = layout.per_zone(offer_id, unmet[offer.category_id])
             granted = {d: g for d, g in split_capacity(pool, weights).items() if g > 0}
             if granted:
                 grants[offer_id] = granted
         touched = sorted({d for granted in grants.values() for d in granted})
         pieces = []
-        for district in touched:
+        for zone in touched:
             capacity = {
-                o: used[o][district] + grants.get(o, {}).get(district, 0)
+                o: used[o][zone] + grants.get(o, {}).get(zone, 0)
                 for o in layout.reach
-                if used[o][district] or grants.get(o, {}).get(district, 0)
+                if used[o][zone] or grants.get(o, {}).get(zone, 0)
             }
-            pieces.append(self.match_piece([district], capacity, params, round_=2))
+            pieces.append(self.match_piece([zone], capacity, params, round_=2))
         return pieces, grants
 
 

@@ -1,14 +1,14 @@
 """Run a city day's pieces on Dask distributed (or in this process) and assemble the plan.
 
-``plan_city`` runs three stages: matching round 1 (one piece per district), round 2 (the
-districts that get unused capacity), routing (one piece per supplier), then staggers the
-merged routes at the gates. ``PieceRunner`` looks every piece up in the cache by its key,
-submits the others to the Dask client (``retries`` for a piece that raises; a piece whose
-worker dies is reassigned by the scheduler), writes each result to the cache as it
-streams back (``as_completed``) and reports done / running / failed to a progress view.
-Without a client the pieces run one after the other in this process: the single-process
-reference, which gives the same plan because every piece has its own seed and a
-deterministic budget (matcher: deterministic time; router: ``max_iterations``).
+``plan_city`` runs three stages: matching round 1 (one piece per zone: a district, large
+ones cut by streets), round 2 (the zones that get unused capacity), routing (one piece per
+supplier), then staggers the merged routes at the gates. ``PieceRunner`` looks every piece
+up in the cache by its key, submits the others to the Dask client (``retries`` for a piece
+that raises; a piece whose worker dies is reassigned by the scheduler), writes each result
+to the cache as it streams back (``as_completed``) and reports done / running / failed to a
+progress view. Without a client the pieces run one after the other in this process: the
+single-process reference, which gives the same plan because every piece has its own seed and
+a deterministic budget (matcher: deterministic time; router: ``max_iterations``).
 """
 
 from __future__ import annotations
@@ -240,7 +240,7 @@ def _empty_allocation(day: CityDay, params: Params) -> Allocation:
 def plan_city(
     day: CityDay, match_params: Params, route_params: RouteParams, runner: PieceRunner
 ) -> CityPlan:
-    """Match per district (two rounds), route per supplier, stagger gates city-wide."""
+    """Match per zone (two rounds), route per supplier, stagger gates city-wide."""
     began = time.perf_counter()
     decomposer = Decomposer(day)
     first = runner.run("match, round 1", decomposer.first_round(match_params))

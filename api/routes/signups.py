@@ -74,6 +74,7 @@ class ResidentSignup(BaseModel):
     household_name: str = Field(default="", max_length=256)
     phone: str = Field(default="", max_length=64)
     priority_flags: list[PriorityFlag] = Field(default=[], max_length=6)
+    proxy: bool = Field(default=False, description="signed up for a neighbour (e.g. elderly)")
     quantity_units: int = Field(ge=1, le=100)
     at: AwareDatetime | None = None
 
@@ -452,3 +453,38 @@ def resident_signup(
         state=row["state"],
         check_path=f"/resident/{row['resident_code']}",
     )
+
+
+class RosterBuilding(BaseModel):
+    """A building a resident may sign up from: names only, no household."""
+
+    compound_id: str
+    compound_name: str
+    building_id: str
+    name: str
+    floors: int
+
+
+@router.get("/public/groups/{token}/roster", response_model=list[RosterBuilding], tags=["public"])
+def public_roster(
+    token: Annotated[str, Path(max_length=64)], store: StoreDep
+) -> list[RosterBuilding]:
+    """The buildings of the compounds that take sign-ups in the group at this link (their
+    leader has joined), for the resident page's building list (no sign-in)."""
+    stored = _load(store, token=token)
+    out = []
+    for compound_id, leader in stored.leaders.items():
+        compound = store.compound(compound_id)
+        if leader is None or compound is None:
+            continue
+        out += [
+            RosterBuilding(
+                compound_id=compound_id,
+                compound_name=compound.name,
+                building_id=b.building_id,
+                name=b.name,
+                floors=b.floors,
+            )
+            for b in store.buildings(compound_id)
+        ]
+    return out

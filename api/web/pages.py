@@ -1,9 +1,11 @@
-"""The page routes (login, driver, leader, dispatcher, map) and the static files they load.
+"""The page routes (login, driver, leader, dispatcher, map, volunteer, and the resident's join
+and self-check pages) and the static files they load.
 
 Each page is a shell rendered in the request's language; its script signs in through
 ``POST /auth/token`` and reads and writes only through the JSON API with the bearer token,
-so a page can never show more than the API gives that user. The map layers served here are
-public geodata (boundaries, roads), not store data.
+so a page can never show more than the API gives that user. The resident pages have no
+sign-in: the group's link or the household's code in the address is the key, as in the API.
+The map layers served here are public geodata (boundaries, roads), not store data.
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi import Path as PathParam
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -48,8 +51,11 @@ PAGES = (
     Page("leader", "leader_title", ("leader",)),
     Page("dispatcher", "dispatcher_title", ("dispatcher", "admin")),
     Page("map", "map_title", ("dispatcher", "admin", "driver")),
+    Page("volunteer", "volunteer_title", ("volunteer",)),
+    Page("join", "join_title", ()),
+    Page("me", "me_title", ()),
 )
-NAV = ("driver", "leader", "dispatcher", "map")
+NAV = ("driver", "leader", "dispatcher", "map", "volunteer")
 """Pages linked in the header, in order."""
 
 router = APIRouter(include_in_schema=False)
@@ -91,15 +97,22 @@ def _context(request: Request, page: Page, lang: Lang) -> dict[str, Any]:
     }
 
 
-def _render(request: Request, slug: str) -> Response:
-    """Render one page; a ``?lang=`` choice is remembered in a cookie for the next page."""
+def _render(request: Request, slug: str, key: str = "") -> Response:
+    """Render one page; a ``?lang=`` choice is remembered in a cookie for the next page.
+
+    ``key`` is the resident pages' group link or household code: given to the script, and
+    kept out of the Referer sent to other sites.
+    """
     page = next(p for p in PAGES if p.slug == slug)
     lang = pick_lang(request)
+    headers = {"Cache-Control": "no-store"}
+    if key:
+        headers["Referrer-Policy"] = "no-referrer"
     response = TEMPLATES.TemplateResponse(
         request,
         f"{slug}.html",
-        _context(request, page, lang),
-        headers={"Cache-Control": "no-store"},
+        _context(request, page, lang) | {"page_key": key},
+        headers=headers,
     )
     if request.query_params.get("lang") in (Lang.zh.value, Lang.en.value):
         response.set_cookie(LANG_COOKIE, lang.value, max_age=365 * 86400, samesite="lax")
@@ -141,6 +154,36 @@ def dispatcher_page(request: Request) -> Response:
 def map_page(request: Request) -> Response:
     """The plan's routes coloured per vehicle over boundaries and roads."""
     return _render(request, "map")
+
+
+@router.get(f"{PREFIX}/volunteer")
+def volunteer_page(request: Request) -> Response:
+    """The building volunteer's hand-out sheet of the day and the three hand-out steps."""
+    return _render(request, "volunteer")
+
+
+@router.get(f"{PREFIX}/join")
+def join_start_page(request: Request) -> Response:
+    """Where a resident pastes the group link the leader shared."""
+    return _render(request, "join")
+
+
+@router.get(PREFIX + "/join/{token}")
+def join_page(request: Request, token: Annotated[str, PathParam(max_length=64)]) -> Response:
+    """A group's public page (no sign-in): package, prices, fees, deadline and the sign-up."""
+    return _render(request, "join", token)
+
+
+@router.get(f"{PREFIX}/me")
+def resident_start_page(request: Request) -> Response:
+    """Where a resident types in the code of their line."""
+    return _render(request, "me")
+
+
+@router.get(PREFIX + "/me/{code}")
+def resident_page(request: Request, code: Annotated[str, PathParam(max_length=16)]) -> Response:
+    """A household's own lines by its resident code (no sign-in), with its claims."""
+    return _render(request, "me", code)
 
 
 @router.get(f"{PREFIX}/geo/layers.json")

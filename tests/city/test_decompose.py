@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.city import decompose
 from api.city.day import CityDay, generated_city_day
 from api.city.decompose import (
     Decomposer,
@@ -19,8 +20,10 @@ from api.city.decompose import (
     delivery_id,
     piece_key,
     split_capacity,
+    zones_of,
 )
 from api.city.execute import compare_joint
+from data.schemas import Compound
 from matcher.model import Params
 from tests.city.conftest import MATCH, Reference
 
@@ -65,6 +68,46 @@ def test_first_round_shares_respect_capacity_and_eligible_demand(city_day: CityD
         offered = {o.offer_id: o.capacity_units for o in piece.problem.offers}
         assert offered == {o: s[piece.scope] for o, s in shares.items() if piece.scope in s}
     assert len(decomposer.layout.districts) == 16
+
+
+def test_large_districts_are_cut_into_zones_of_whole_streets() -> None:
+    def compound(n: int, district: str, street: str) -> Compound:
+        return Compound(compound_id=f"c{n:03d}", name=f"c{n}", district=district,
+                        street=street, lon=121.5, lat=31.2, households=100)  # fmt: skip
+
+    small = [compound(n, "黄浦区", "外滩街道") for n in range(3)]
+    big = (
+        [compound(10 + n, "浦东新区", "花木街道") for n in range(3)]
+        + [compound(20 + n, "浦东新区", "陆家嘴街道") for n in range(2)]
+        + [compound(30 + n, "浦东新区", "潍坊新村街道") for n in range(5)]
+    )
+    zones = zones_of([*small, *big], limit=4)
+    assert zones[:3] == ["黄浦区"] * 3  # at most the limit: the district is its zone
+    by_zone = Counter(zones[3:])
+    assert all(n <= 4 for n in by_zone.values())
+    # streets in code-point order 潍坊新村 (5, over the limit: cut 4 + 1), 花木 (3), 陆家嘴 (2),
+    # packed whole into runs of at most 4
+    assert zones[8:] == ["浦东新区·1"] * 4 + ["浦东新区·2"]
+    assert zones[3:6] == ["浦东新区·2"] * 3
+    assert zones[6:8] == ["浦东新区·3"] * 2
+
+
+def test_zones_of_a_large_district_keep_capacity_and_serve_as_pieces(
+    city_day: CityDay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(decompose, "MAX_ZONE_COMPOUNDS", 10)
+    decomposer = Decomposer(city_day)
+    layout = decomposer.layout
+    assert len(layout.zones) > len(layout.districts)
+    assert any("·" in z for z in layout.zones)
+    capacity = {o.offer_id: o.capacity_units for o in city_day.offers}
+    for offer_id, by_zone in decomposer.shares().items():
+        assert sum(by_zone.values()) <= capacity[offer_id]
+    pieces = decomposer.first_round(MATCH)
+    assert {p.scope for p in pieces} == set(layout.zones)
+    assert all(len(p.problem.compounds) <= 10 for p in pieces)
+    covered = Counter(c.compound_id for p in pieces for c in p.problem.compounds)
+    assert set(covered) == set(layout.compound_ids) and set(covered.values()) == {1}
 
 
 def test_second_round_grants_only_unused_capacity(city_day: CityDay, reference: Reference) -> None:

@@ -10,7 +10,7 @@ const Linli = (() => {
   const TOKEN = "linli.token";
   const PRINCIPAL = "linli.principal";
   const LARGE = "linli.largeText";
-  const HOME = { driver: "/web/driver", leader: "/web/leader", dispatcher: "/web/dispatcher", admin: "/web/dispatcher" };
+  const HOME = { driver: "/web/driver", leader: "/web/leader", dispatcher: "/web/dispatcher", admin: "/web/dispatcher", volunteer: "/web/volunteer" };
 
   /** A message in the page's language, with {name} placeholders filled. */
   function t(key, values) {
