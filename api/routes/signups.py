@@ -14,11 +14,11 @@ import hashlib
 import secrets
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, insert, select, update
 
-from api import audit
+from api import audit, idempotency
 from api.deps import StoreDep, User
 from api.errors import ApiError, not_found
 from api.group_store import SIGNUPS, StoredGroup, household_compounds, load_group, save_group
@@ -433,10 +433,36 @@ def cancel_signup(
     tags=["public"],
 )
 def resident_signup(
-    token: Annotated[str, Path(max_length=64)], body: ResidentSignup, store: StoreDep
+    token: Annotated[str, Path(max_length=64)],
+    body: ResidentSignup,
+    store: StoreDep,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(max_length=128, description="retry-safe key: a resent sign-up is not a second"),
+    ] = None,
 ) -> SignupReceipt:
     """A resident signs up with the group's link (no sign-in): the room must be on the
-    roster and the compound's leader must have joined; returns the resident code."""
+    roster and the compound's leader must have joined; returns the resident code. With an
+    ``Idempotency-Key`` (the resident page sends one per form) a sign-up resent after a lost
+    answer gets the first receipt again instead of a second line."""
+    if not idempotency_key:
+        return _resident_signup(store, token, body)
+    owner = f"public:{token}"[:64]
+    request_sha = idempotency.fingerprint("signup", token, body.model_dump_json())
+    with idempotency.exclusive(store.engine, owner, idempotency_key):
+        replayed = idempotency.replay(store.engine, owner, idempotency_key, request_sha)
+        if replayed is not None:
+            response.headers["Idempotent-Replayed"] = "true"
+            return SignupReceipt.model_validate(replayed)
+        receipt = _resident_signup(store, token, body)
+        idempotency.remember(
+            store.engine, owner, idempotency_key, request_sha, 201, receipt.model_dump()
+        )
+    return receipt
+
+
+def _resident_signup(store: Store, token: str, body: ResidentSignup) -> SignupReceipt:
     stored = _load(store, token=token)
     at = body.at or _now()
     _open_for_signups(stored, at)

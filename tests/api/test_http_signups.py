@@ -150,9 +150,17 @@ def test_pooled_group_payments_ledger_and_resident_link(
         client.post(f"/groups/{group}/join", headers=headers["leader_b"], json={}).status_code
         == 409
     )
-    signed = client.post(f"/public/groups/{token}/signups", json=resident)
+    key = {"Idempotency-Key": "join-form-1"}
+    signed = client.post(f"/public/groups/{token}/signups", json=resident, headers=key)
     assert signed.status_code == 201, signed.text
     code = signed.json()["resident_code"]
+    # the answer was lost and the page resends: the same receipt, no second line
+    resent = client.post(f"/public/groups/{token}/signups", json=resident, headers=key)
+    assert resent.status_code == 201 and resent.json()["resident_code"] == code
+    assert resent.headers.get("Idempotent-Replayed") == "true"
+    other = client.post(f"/public/groups/{token}/signups", json=resident | {"room": "302"},
+                        headers=key)  # fmt: skip
+    assert other.status_code == 409 and other.json()["error"] == "idempotency_key_reused"
     paste = "#接龙 4月15日\n1. 3号楼 502 王阿姨 鸡蛋x1 (老人)\n2. 5号楼 1101 鸡蛋x2\n"
     pasted = client.post(f"/groups/{group}/signups/jielong", headers=headers["leader"],
                          json={"text": paste, "at": SIGNED})  # fmt: skip

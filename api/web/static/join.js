@@ -12,6 +12,8 @@
   let ledger = null;
   let roster = [];
   let sending = false;
+  let lastSent = null;
+  let attemptKey = null;
   let signedUp = false;
 
   /** Money in cents as yuan with two decimals. */
@@ -176,12 +178,25 @@
       missing[0].focus();
       return;
     }
+    // one key per distinct sign-up: resent after a lost answer, it is not a second line
+    const sent = JSON.stringify(body);
+    if (sent !== lastSent) {
+      lastSent = sent;
+      attemptKey = window.crypto && crypto.randomUUID
+        ? crypto.randomUUID()
+        : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    }
     sending = true;
     const button = document.getElementById("signup-button");
     button.disabled = true;
     Linli.status(t("loading"));
     try {
-      const receipt = await api(`/public/groups/${encodeURIComponent(root.dataset.token)}/signups`, { json: body, anonymous: true });
+      const receipt = await api(`/public/groups/${encodeURIComponent(root.dataset.token)}/signups`, {
+        json: body,
+        anonymous: true,
+        headers: { "Idempotency-Key": attemptKey },
+      });
+      lastSent = null;
       Linli.status("");
       showReceipt(receipt);
       await loadLedger();
