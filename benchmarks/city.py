@@ -14,7 +14,8 @@ aggregate the orders, match per district and route per supplier on a fresh Local
 build the documents (route sheets, sorting lists, pickup notices) in this process, the
 household orders of ``--document-part`` compounds at a time
 (``routing.sheets.build_documents_in_parts``). Peak
-memory is this process's and the largest worker's resident peak. Prints a table, appends
+memory is this process's and the largest worker's resident peak, and the peak of all of
+them together (sampled every 0.2 s). Prints a table, appends
 to ``benchmarks/results/city.csv`` and plots time per stage against compounds in
 ``benchmarks/results/city.png``. With ``--loss-sample`` the two districts with the most
 demand are also solved as one piece against apart (``api.city.execute.compare_joint``).
@@ -27,6 +28,7 @@ import contextlib
 import csv
 import resource
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(ROOT))
 
 import polars as pl  # noqa: E402
+import psutil  # noqa: E402
 from distributed import Client  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
@@ -119,6 +122,36 @@ def household_orders(orders: pl.DataFrame, compound_ids: set[str]) -> list[House
             )
         )
     return result
+
+
+class TotalMemory:
+    """Samples the resident memory of this process and all its children (the cluster's
+    workers and their nanny processes) together, every ``every_s``: the peak the machine
+    must hold at once, which the per-process peaks only bound from above."""
+
+    def __init__(self, every_s: float = 0.2) -> None:
+        self.every_s = every_s
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for process in (me, *me.children(recursive=True)):
+                with contextlib.suppress(psutil.Error):
+                    total += process.memory_info().rss
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            self._stop.wait(self.every_s)
+
+    def __enter__(self) -> TotalMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
 def worker_peak_mb(client: Client | None) -> float:
@@ -310,15 +343,18 @@ def top_districts(day: CityDay, n: int) -> list[str]:
 
 
 def write_rows(rows: list[dict[str, object]], path: Path = RESULTS) -> None:
-    """Append ``rows`` to the CSV (a new header when the columns change)."""
+    """Append ``rows`` to the CSV; new columns rewrite it under the union of the headers, so
+    every row keeps its values under its own column names."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fields = list(dict.fromkeys(k for row in rows for k in row))
-    new = not path.exists()
-    with path.open("a", newline="", encoding="utf-8") as handle:
+    earlier: list[dict[str, object]] = []
+    if path.exists():
+        with path.open(newline="", encoding="utf-8") as handle:
+            earlier = list(csv.DictReader(handle))
+    fields = list(dict.fromkeys(k for row in (*earlier, *rows) for k in row))
+    with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+        writer.writeheader()
+        writer.writerows([*earlier, *rows])
 
 
 def recorded_rows() -> list[dict[str, str]]:
@@ -392,9 +428,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     console = Console()
-    rows = [
-        run(args, percent, workers, console) for percent in args.percent for workers in args.workers
-    ]
+    rows = []
+    for percent in args.percent:
+        for workers in args.workers:
+            with TotalMemory() as total:
+                row = run(args, percent, workers, console)
+            row["total_peak_mb"] = round(total.peak_mb)
+            write_rows([row], args.csv)  # each size kept as soon as it is measured
+            rows.append(row)
     table = Table(title="plan-city on a generated city")
     table.add_column("measure")
     for row in rows:
@@ -402,7 +443,6 @@ def main(argv: list[str] | None = None) -> None:
     for key in dict.fromkeys(k for row in rows for k in row):
         table.add_row(key, *(str(row.get(key, "")) for row in rows))
     console.print(table)
-    write_rows(rows, args.csv)
     if args.csv == RESULTS:
         plot(console)
 
