@@ -94,6 +94,7 @@ def _plan(
         vehicles=vehicles,
         drivers=drivers,
         certificates=supply.certificates,
+        committed={*units, *owed},
     )
     # delivery ids named by supplier stay unique when plans of several dispatchers merge
     renamed = {d.delivery_id: f"{d.supplier_id}-{d.delivery_id}" for d in problem.deliveries}

@@ -102,6 +102,13 @@ class Params(Model):
         description="CP-SAT deterministic-time budget of all stages together; default "
         "time_limit_s × matcher.solve.DTIME_PER_SECOND",
     )
+    flow_start: bool = Field(
+        default=False,
+        description="when the greedy leaves demand unserved, also build starts from min-cost "
+        "flows (matcher.flow) and give the solver the best of them: far more units served "
+        "on short days; off by default until the router copes with the larger days it "
+        "gives within short time limits",
+    )
     max_suppliers_per_compound: int = Field(
         default=3, ge=1, description="suppliers delivering to one compound per day"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from data.geo import haversine_m
 from data.schemas import (
@@ -54,8 +54,13 @@ def build_routing_problem(
     vehicles: Sequence[Vehicle],
     drivers: Sequence[Driver],
     certificates: Sequence[Certificate],
+    committed: Collection[tuple[str, str]] = (),
 ) -> tuple[RoutingProblem, tuple[Infeasible, ...]]:
-    """The day's routing problem for ``allocation`` and what cannot enter it, with reasons."""
+    """The day's routing problem for ``allocation`` and what cannot enter it, with reasons.
+
+    ``committed``: (offer, compound) pairs whose lines carry formed groups' goods or owed
+    redeliveries; their deliveries are marked ``committed`` (routed before ordinary ones).
+    """
     compound_by_id = {c.compound_id: c for c in compounds}
     category_by_id = {c.category_id: c for c in categories}
     depot_by_id = {d.depot_id: d for d in depots}
@@ -101,6 +106,7 @@ def build_routing_problem(
                 service_s=SERVICE_FIXED_S + SERVICE_PER_UNIT_S * line.quantity_units,
                 service_per_unit_s=SERVICE_PER_UNIT_S,
                 gate_max_trucks=gate.max_trucks,
+                committed=(line.offer_id, line.compound_id) in committed,
             )
         )
     fleet: list[RoutingVehicle] = []

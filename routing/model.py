@@ -34,6 +34,12 @@ class Delivery(Model):
         default=0, ge=0, description="the part of service_s that is per unit unloaded"
     )
     gate_max_trucks: int = Field(default=1, ge=1, description="trucks the gate takes at once")
+    committed: bool = Field(
+        default=False,
+        description="goods residents signed up (and paid) for in a formed group, or a "
+        "redelivery owed on a claim: when the fleet cannot carry everything, ordinary "
+        "deliveries are left behind first",
+    )
 
     @model_validator(mode="after")
     def _window(self) -> Self:

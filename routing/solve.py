@@ -65,6 +65,9 @@ from routing.result import (
 PRIZE_FACTOR = 10
 """A piece's prize is this × (the longest round trip + the dearest vehicle's fixed cost):
 above what serving it can cost, yet small enough to keep PyVRP's penalties in scale."""
+COMMITTED_PRIZE = 8
+"""A committed piece (``Delivery.committed``) is worth this many ordinary pieces, so a
+fleet too small for the day drops ordinary pieces first."""
 REQUIRED_SHARE = 0.2
 """Share of a group's budget after which serving every piece is given up if no feasible
 plan has been found (see ``_route_group``)."""
@@ -375,7 +378,7 @@ def _route_group(
                 tw_early=problem.seconds(piece.window_start),
                 tw_late=problem.seconds(piece.window_end),
                 required=required,
-                prize=0 if required else prize,
+                prize=0 if required else prize * (COMMITTED_PRIZE if piece.committed else 1),
                 name=piece.delivery_id,
             )
         return model

@@ -277,7 +277,7 @@ def test_concurrent_retries_with_one_key_import_once(
 
     csv_text = (
         "order_id,compound_id,building_id,room,delivery_date,category_id,quantity_units\n"
-        "o-race,c-tangqiao,c-tangqiao-b01,909,2022-04-15,eggs,2\n"
+        "o-race,c-tangqiao,c-tangqiao-b01,506,2022-04-15,eggs,2\n"
     )
     headers = {**tokens["leader_other"], "Idempotency-Key": "race-1"}
 
@@ -300,7 +300,7 @@ def test_demand_follows_a_reimport_of_earlier_content(
     header = "order_id,compound_id,building_id,room,delivery_date,category_id,quantity_units\n"
 
     def upload(units: int) -> None:
-        body = f"{header}o-flip,c-tangqiao,c-tangqiao-b01,808,2022-04-15,dairy,{units}\n"
+        body = f"{header}o-flip,c-tangqiao,c-tangqiao-b01,406,2022-04-15,dairy,{units}\n"
         files = {"file": ("flip.csv", body.encode(), "text/csv")}
         reply = client.post("/compounds/c-tangqiao/orders", headers=tokens["leader_other"],
                             files=files)  # fmt: skip

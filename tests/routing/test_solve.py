@@ -104,6 +104,18 @@ def test_capacity_leaves_the_rest_unassigned_with_a_reason() -> None:
     assert [u.reason for u in plan.unassigned] == [UnassignedReason.not_routed]
 
 
+def test_a_short_fleet_leaves_ordinary_deliveries_behind_before_committed_ones() -> None:
+    # room for three of six equal deliveries; the committed ones lie farthest out
+    near = [delivery(k, k) for k in (1, 2, 3)]
+    far = [delivery(k, k + 2, committed=True) for k in (4, 5, 6)]
+    data = problem([*near, *far], [vehicle(1, capacity_units=120)])
+    one_trip = PARAMS.model_copy(update={"max_trips": 1})
+    plan = solve(data, one_trip)
+    assert check_plan(data, plan, one_trip) == []
+    assert sorted(s.delivery_id for r in plan.routes for s in r.stops) == ["d4", "d5", "d6"]
+    assert sorted(u.delivery_id for u in plan.unassigned) == ["d1", "d2", "d3"]
+
+
 def test_vehicle_reloads_at_its_depot_for_a_second_trip() -> None:
     data = problem([delivery(1, 2, quantity_units=80), delivery(2, 3, quantity_units=80)],
                    [vehicle(1)])  # fmt: skip
