@@ -273,12 +273,23 @@ def match(
     save: Annotated[
         Path | None, typer.Option(help="write the allocation as JSON here (for linli route)")
     ] = None,
+    flow_start: Annotated[
+        bool,
+        typer.Option(
+            help="also start from min-cost flow allocations (serves far more on short days)"
+        ),
+    ] = False,
 ) -> None:
     """Match the stored demand of a day to the stored supplier offers."""
     from api.matching import match_day, print_allocation
 
     store = _open_store(db)
-    params = Params(time_limit_s=time_limit, seed=seed, max_suppliers_per_compound=max_suppliers)
+    params = Params(
+        time_limit_s=time_limit,
+        seed=seed,
+        max_suppliers_per_compound=max_suppliers,
+        flow_start=flow_start,
+    )
     with _reported_errors(), console.status("matching"):
         result = match_day(store, dt.date.fromisoformat(date), params)
     print_allocation(console, result)

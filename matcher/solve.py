@@ -853,6 +853,7 @@ def solve(
         else []
     )
     bound: int | None = None
+    floors: dict[str, int] = {}  # each finished stage's value, fixed for the later stages
     for k, stage in enumerate(stages):
         left = deadline - time.monotonic()
         if left <= 0:
@@ -882,6 +883,7 @@ def solve(
             # keep the earlier stage's (topped-up) solution: its value is this stage's floor
             value = stage.value(solution)
             be.add(stage.objective >= value if stage.maximize else stage.objective <= value)
+            floors[stage.name] = value
             continue
         solution = [be.value(v) for v in built.q]
         fixed = outcome.objective
@@ -897,7 +899,11 @@ def solve(
             stage_bound = fixed
         elif stage.maximize:
             stage_bound = max(min(stage_bound, _flow_bound(limits, stage.name)), fixed)
-        optimal = outcome.optimal or (stage.maximize and stage_bound == fixed)
+        elif stage.name == "cost" and limits is not None:
+            # the least unit cost of serving the units the served stage fixed (min-cost flow)
+            cheapest = flow.cost_bound(flat, floors.get("served", 0), cover)
+            stage_bound = min(max(stage_bound, cheapest or 0), fixed)
+        optimal = outcome.optimal or stage_bound == fixed
         reports.append(
             StageReport(
                 name=stage.name,
@@ -914,8 +920,9 @@ def solve(
             be.add(stage.objective >= fixed)
         else:
             be.add(stage.objective <= fixed)
+        floors[stage.name] = fixed
         if stage.name == "cost":
-            bound = outcome.bound
+            bound = stage_bound
     cut = [r.name for r in reports if r.stopped_by == "wall_clock"]
     message = ""
     if cut and dtime_left is not None:

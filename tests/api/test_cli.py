@@ -150,6 +150,20 @@ def test_import_is_idempotent(tmp_path: Path) -> None:
     assert Store.open(f"sqlite:///{db}").counts() == before
 
 
+def test_match_with_flow_start_serves_more_of_the_demo_day(
+    demo_db: Path, tmp_path: Path
+) -> None:
+    units = {}
+    for flow_start in ("--no-flow-start", "--flow-start"):
+        saved = tmp_path / f"{flow_start}.json"
+        args = ["match", "--db", str(demo_db), "--date", "2022-04-15", "--time-limit", "5"]
+        code, output = invoke(*args, flow_start, "--save", str(saved))
+        assert code == 0, output
+        allocation = Allocation.model_validate_json(saved.read_text(encoding="utf-8"))
+        units[flow_start] = sum(line.quantity_units for line in allocation.lines)
+    assert units["--flow-start"] > 1.2 * units["--no-flow-start"], units
+
+
 def test_match_saves_an_allocation_that_route_plans(demo_db: Path, tmp_path: Path) -> None:
     saved = tmp_path / "allocation.json"
     code, output = invoke(

@@ -120,6 +120,7 @@ def test_bounds_are_exact_without_supplier_limits_or_minimum_orders() -> None:
     cost = flow.cost_bound(flat, limits.served_units, {})
     assert cost is not None and cost <= allocation.objectives.cost_cents
     assert flow.allocation_cost_bound(problem, params, limits.served_units) == cost
+    assert reports["cost"].status == "optimal" and reports["cost"].bound == cost
     assert flow.cost_bound(flat, limits.served_units + 1, {}) is None  # more than can flow
 
 
