@@ -150,9 +150,7 @@ def test_import_is_idempotent(tmp_path: Path) -> None:
     assert Store.open(f"sqlite:///{db}").counts() == before
 
 
-def test_match_with_flow_start_serves_more_of_the_demo_day(
-    demo_db: Path, tmp_path: Path
-) -> None:
+def test_match_with_flow_start_serves_more_of_the_demo_day(demo_db: Path, tmp_path: Path) -> None:
     units = {}
     for flow_start in ("--no-flow-start", "--flow-start"):
         saved = tmp_path / f"{flow_start}.json"
