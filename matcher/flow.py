@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from matcher.model import Params, Problem
     from matcher.solve import _Flat
 
+_Ints = npt.NDArray[np.int64]
+
 MAX_REPAIR_ROUNDS = 8
 """Rounds of raising or dropping pairs below their minimum order; what is left after them
 is dropped (the greedy's top-up then fills what it can)."""
@@ -105,10 +107,27 @@ def _solve(
     return np.asarray(flow.flows(arcs), dtype=np.int64), int(flow.optimal_cost())
 
 
+def _compound_caps(
+    flat: _Flat, cover: dict[str, tuple[int, int]], priority: bool
+) -> dict[str, int]:
+    """Per compound, the cover bound where it has one, else its whole (priority) demand."""
+    k = 0 if priority else 1
+    return {
+        c: cover[c][k]
+        if c in cover
+        else sum(
+            flat.rows[r].priority_quantity_units if priority else flat.rows[r].quantity_units
+            for r in rows
+        )
+        for c, rows in flat.rows_of_compound.items()
+    }
+
+
 def _capped_arcs(
-    net: _Network, per_row: npt.NDArray[np.int64], per_compound: dict[str, int]
-) -> tuple[npt.NDArray[np.int64], ...]:
-    """Source → offers → rows → compound nodes → sink with the given row and compound caps."""
+    net: _Network, per_row: npt.NDArray[np.int64], per_compound: dict[str, int], priced: bool
+) -> tuple[_Ints, _Ints, _Ints, _Ints]:
+    """Source → offers → rows → compound nodes → sink with the given row and compound caps;
+    the pair arcs cost their unit cost when ``priced``, nothing otherwise."""
     flat = net.flat
     n_offers, n_rows, n_compounds = len(net.offers), len(net.rows), len(net.compounds)
     tails = np.concatenate(
@@ -137,8 +156,9 @@ def _capped_arcs(
             np.array([per_compound[c] for c in net.compounds], dtype=np.int64),
         ]
     )
+    pair_cost = net.pair_cost if priced else np.zeros_like(net.pair_cost)
     costs = np.concatenate(
-        [np.zeros(n_offers, np.int64), net.pair_cost, np.zeros(n_rows + n_compounds, np.int64)]
+        [np.zeros(n_offers, np.int64), pair_cost, np.zeros(n_rows + n_compounds, np.int64)]
     )
     return tails, heads, caps.astype(np.int64), costs
 
@@ -152,23 +172,12 @@ def bounds(flat: _Flat, cover: dict[str, tuple[int, int]]) -> FlowBounds:
     net = _Network(flat)
     if not net.rows:
         return FlowBounds(0, 0)
-    prio_cap = {
-        c: cover[c][0] if c in cover else sum(flat.rows[r].priority_quantity_units for r in rows)
-        for c, rows in flat.rows_of_compound.items()
-    }
-    all_cap = {
-        c: cover[c][1] if c in cover else sum(flat.rows[r].quantity_units for r in rows)
-        for c, rows in flat.rows_of_compound.items()
-    }
-    zero = np.zeros(len(net.pair_cost), np.int64)
-    tails, heads, caps, costs = _capped_arcs(net, net.priority, prio_cap)
-    costs[len(net.offers) : len(net.offers) + len(zero)] = zero
-    flows, _ = _solve(tails, heads, caps, costs, 0, max_flow=True)
-    priority = int(flows[: len(net.offers)].sum())
-    tails, heads, caps, costs = _capped_arcs(net, net.demand, all_cap)
-    costs[len(net.offers) : len(net.offers) + len(zero)] = zero
-    flows, _ = _solve(tails, heads, caps, costs, 0, max_flow=True)
-    return FlowBounds(priority, int(flows[: len(net.offers)].sum()))
+    most = []
+    for per_row, priority in ((net.priority, True), (net.demand, False)):
+        arcs = _capped_arcs(net, per_row, _compound_caps(flat, cover, priority), priced=False)
+        flows, _ = _solve(*arcs, 0, max_flow=True)
+        most.append(int(flows[: len(net.offers)].sum()))
+    return FlowBounds(*most)
 
 
 def cost_bound(flat: _Flat, units: int, cover: dict[str, tuple[int, int]]) -> int | None:
@@ -177,13 +186,9 @@ def cost_bound(flat: _Flat, units: int, cover: dict[str, tuple[int, int]]) -> in
     net = _Network(flat)
     if not net.rows:
         return 0 if units == 0 else None
-    all_cap = {
-        c: cover[c][1] if c in cover else sum(flat.rows[r].quantity_units for r in rows)
-        for c, rows in flat.rows_of_compound.items()
-    }
-    tails, heads, caps, costs = _capped_arcs(net, net.demand, all_cap)
+    arcs = _capped_arcs(net, net.demand, _compound_caps(flat, cover, False), priced=True)
     try:
-        _, cost = _solve(tails, heads, caps, costs, units, max_flow=False)
+        _, cost = _solve(*arcs, units, max_flow=False)
     except RuntimeError:
         return None
     return cost
@@ -213,7 +218,7 @@ def flow_starts(flat: _Flat, greedy: Sequence[int]) -> list[list[int]]:
     unrestricted = _weighted_flow(net, everything, np.zeros(len(flat.pairs), np.int64), *weights)
     preferred, chosen = greedy_choice(flat, prefer=[int(v) for v in unrestricted])
     allowed = _allowed_pairs(flat, net, chosen, preferred, unrestricted)
-    restricted = flow_start(flat, allowed, keep=preferred)
+    restricted = _restricted_flow(net, allowed, keep=preferred)
     return [list(greedy), preferred, greedy_quantities(flat, restricted)]
 
 
@@ -225,8 +230,8 @@ def _weights(net: _Network) -> tuple[int, int]:
     return served_weight, PRIORITY_OVER_SERVED * (served_weight + max_cost + 1)
 
 
-def flow_start(
-    flat: _Flat, allowed: npt.NDArray[np.bool_], keep: Sequence[int] | None = None
+def _restricted_flow(
+    net: _Network, allowed: npt.NDArray[np.bool_], keep: Sequence[int]
 ) -> list[int]:
     """The weighted flow on the ``allowed`` pairs (which must keep every compound within
     its supplier limit and every row within the single-supplier rule when it applies), with
@@ -235,15 +240,11 @@ def flow_start(
     Every delivery of ``keep`` (a valid allocation on allowed pairs) keeps at least its
     minimum order, so ``keep`` stays a solution of every round's flow and no round serves
     fewer priority units than it does."""
-    net = _Network(flat)
-    if not net.rows:
-        return [0] * len(flat.pairs)
+    flat = net.flat
     weights = _weights(net)
     allowed = allowed.copy()
     minimum = np.array([p.min_order for p in flat.pairs], dtype=np.int64)
-    forced = np.zeros(len(flat.pairs), np.int64)
-    if keep is not None:
-        forced = np.where(np.asarray(keep, dtype=np.int64) > 0, minimum, 0)
+    forced = np.where(np.asarray(keep, dtype=np.int64) > 0, minimum, 0)
     for _ in range(MAX_REPAIR_ROUNDS):
         total = _weighted_flow(net, allowed, forced, *weights) + forced
         short = np.flatnonzero((total > 0) & (total < minimum))
@@ -277,26 +278,23 @@ def _weighted_flow(
     rest_left = net.demand - net.priority - np.maximum(got - net.priority, 0)
     row_nodes = np.array([net.row_node[r] for r in net.rows], dtype=np.int64)
     n_offers, n_rows = len(net.offers), len(net.rows)
+    supply = int(capacity.sum())
+    source, sink = [_Network.SOURCE], [_Network.SINK]
     tails = np.concatenate(
-        [np.full(n_offers, _Network.SOURCE), net.pair_tail, row_nodes, row_nodes,
-         [_Network.SOURCE]]
-    )  # fmt: skip
+        [np.full(n_offers, _Network.SOURCE), net.pair_tail, row_nodes, row_nodes, source]
+    ).astype(np.int64)
     heads = np.concatenate(
         [np.array([net.offer_node[i] for i in net.offers], dtype=np.int64), net.pair_head,
-         np.full(2 * n_rows, _Network.SINK), [_Network.SINK]]
-    )  # fmt: skip
-    supply = int(capacity.sum())
+         np.full(2 * n_rows, _Network.SINK), sink]
+    ).astype(np.int64)  # fmt: skip
     caps = np.concatenate(
         [capacity, np.where(allowed, net.pair_ub - forced, 0), priority_left, rest_left, [supply]]
-    )
+    ).astype(np.int64)
     costs = np.concatenate(
         [np.zeros(n_offers, np.int64), net.pair_cost, np.full(n_rows, -priority_weight),
          np.full(n_rows, -served_weight), [0]]
-    )  # fmt: skip
-    flows, _ = _solve(
-        tails.astype(np.int64), heads.astype(np.int64), caps.astype(np.int64), costs, supply,
-        max_flow=False,
-    )  # fmt: skip
+    ).astype(np.int64)  # fmt: skip
+    flows, _ = _solve(tails, heads, caps, costs, supply, max_flow=False)
     return flows[n_offers : n_offers + len(flat.pairs)]
 
 
@@ -320,9 +318,7 @@ def _allowed_pairs(
         if len(suppliers) <= n:
             continue
         keep = {flat.pairs[p].supplier for p in members if preferred[p] > 0}
-        flowing: dict[str, int] = defaultdict(int)
-        for p in members:
-            flowing[flat.pairs[p].supplier] += int(flows[p])
+        flowing = _flow_by_supplier(flat, members, flows)
         chosen_here = chosen.get(compound_id, set())
         ranked = sorted(suppliers - keep, key=lambda s: (s not in chosen_here, -flowing[s], s))
         for supplier in ranked:
@@ -338,13 +334,21 @@ def _allowed_pairs(
             if used:
                 best = min(used)
             else:
-                flowing = defaultdict(int)
-                for p in members:
-                    flowing[flat.pairs[p].supplier] += int(flows[p])
+                flowing = _flow_by_supplier(flat, members, flows)
                 best = min(flowing, key=lambda s: (-flowing[s], s), default="")
             for p in members:
                 allowed[p] = flat.pairs[p].supplier == best
     return allowed
+
+
+def _flow_by_supplier(
+    flat: _Flat, members: Sequence[int], flows: npt.NDArray[np.int64]
+) -> dict[str, int]:
+    """Units ``flows`` sends on the pairs ``members``, per supplier."""
+    flowing: dict[str, int] = defaultdict(int)
+    for p in members:
+        flowing[flat.pairs[p].supplier] += int(flows[p])
+    return flowing
 
 
 def _raise_or_drop(

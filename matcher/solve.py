@@ -504,13 +504,17 @@ def _any(members: Sequence[int]) -> Callable[[Sequence[int]], int]:
 
 
 def _build(
-    flat: _Flat, be: _Backend, full_service: bool, cover: dict[str, tuple[int, int]]
+    flat: _Flat,
+    be: _Backend,
+    full_service: bool,
+    limited: set[str],
+    cover: dict[str, tuple[int, int]],
 ) -> _Built:
     """Variables, constraints and the stage objectives.
 
     With ``full_service`` (a known solution serves every servable row in full) stages 1–3
-    are at their upper bounds, so they are replaced by ``served == demand`` rows. ``cover``
-    is ``_cover_bounds`` of the compounds over their supplier limit.
+    are at their upper bounds, so they are replaced by ``served == demand`` rows.
+    ``limited`` is ``_limited(flat)``, ``cover`` its ``_cover_bounds`` (empty when not needed).
     """
     problem, params = flat.problem, flat.params
     q = [be.int_var(pair.ub) for pair in flat.pairs]
@@ -523,10 +527,6 @@ def _build(
     for p, pair in enumerate(flat.pairs):
         compound_id = flat.rows[pair.row].compound_id
         by_supplier_compound[pair.supplier, compound_id].append(p)
-    supplier_count: dict[str, int] = defaultdict(int)
-    for _, compound_id in by_supplier_compound:
-        supplier_count[compound_id] += 1
-    limited = {c for c, n in supplier_count.items() if n > params.max_suppliers_per_compound}
     per_delivery = params.fixed_cost_cents_per_delivery > 0
     y: list[Any] = [None] * len(flat.pairs)
     for p, pair in enumerate(flat.pairs):
@@ -831,15 +831,16 @@ def solve(
         return _allocation(flat, [], SolveStatus.optimal, (), None, started, solver)
 
     full = _serves_all(flat, greedy)
+    limited = _limited(flat)
     limits: flow.FlowBounds | None = None
     cover: dict[str, tuple[int, int]] = {}
     if not full:
-        cover = _cover_bounds(flat, _limited(flat))
+        cover = _cover_bounds(flat, limited)
         limits = flow.bounds(flat, cover)
         if params.flow_start:
             greedy = max(flow.flow_starts(flat, greedy), key=lambda q: lexicographic_key(flat, q))
     be = _backend(params, solver)
-    built = _build(flat, be, full, cover)
+    built = _build(flat, be, full, limited, cover)
     stages = built.stages
     deadline = started + params.time_limit_s
     dtime_left = deterministic_budget(params) if params.deterministic else None
