@@ -55,6 +55,7 @@ from api.city.execute import (  # noqa: E402
     dask_client,
     plan_city,
 )
+from benchmarks.csv_rows import append_rows  # noqa: E402
 from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
 from data.demo import demo_files  # noqa: E402
 from data.generate import (  # noqa: E402
@@ -342,21 +343,6 @@ def top_districts(day: CityDay, n: int) -> list[str]:
     return totals["d"].head(n).to_list()
 
 
-def write_rows(rows: list[dict[str, object]], path: Path = RESULTS) -> None:
-    """Append ``rows`` to the CSV; new columns rewrite it under the union of the headers, so
-    every row keeps its values under its own column names."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    earlier: list[dict[str, object]] = []
-    if path.exists():
-        with path.open(newline="", encoding="utf-8") as handle:
-            earlier = list(csv.DictReader(handle))
-    fields = list(dict.fromkeys(k for row in (*earlier, *rows) for k in row))
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows([*earlier, *rows])
-
-
 def recorded_rows() -> list[dict[str, str]]:
     """The newest CSV row per (compounds, workers), so separate runs plot together."""
     if not RESULTS.exists():
@@ -434,7 +420,7 @@ def main(argv: list[str] | None = None) -> None:
             with TotalMemory() as total:
                 row = run(args, percent, workers, console)
             row["total_peak_mb"] = round(total.peak_mb)
-            write_rows([row], args.csv)  # each size kept as soon as it is measured
+            append_rows(args.csv, [row])  # each size kept as soon as it is measured
             rows.append(row)
     table = Table(title="plan-city on a generated city")
     table.add_column("measure")

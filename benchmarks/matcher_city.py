@@ -14,7 +14,6 @@ solves it under the given time limit. Prints a table and appends to
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import resource
 import sys
@@ -27,6 +26,7 @@ if str(ROOT) not in sys.path:  # run as a script from anywhere
 
 import polars as pl  # noqa: E402
 
+from benchmarks.csv_rows import append_rows  # noqa: E402
 from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
 from data.demo import demo_files  # noqa: E402
 from data.generate import (  # noqa: E402
@@ -155,16 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{'stage':>22}: {stage.text()}")
     if allocation.message:
         print(f"{'message':>22}: {allocation.message}")
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    earlier: list[dict[str, object]] = []
-    if RESULTS.exists():
-        with RESULTS.open(newline="", encoding="utf-8") as handle:
-            earlier = list(csv.DictReader(handle))
-    fields = list(dict.fromkeys(k for r in (*earlier, row) for k in r))
-    with RESULTS.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows([*earlier, row])
+    append_rows(RESULTS, [row])
 
 
 def _gap(stage: StageReport | None) -> float | None:

@@ -19,7 +19,6 @@ distance, and once with a shared drop. Prints a table and appends to
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import statistics
 import sys
@@ -35,6 +34,7 @@ import polars as pl  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from benchmarks.csv_rows import append_rows  # noqa: E402
 from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
 from data.demo import demo_files  # noqa: E402
 from data.generate import (  # noqa: E402
@@ -225,14 +225,8 @@ def print_rows(rows: list[dict[str, object]]) -> None:
 
 
 def write_rows(rows: list[dict[str, object]], path: Path = RESULTS) -> None:
-    """Append ``rows`` to the CSV (a header when the file is new)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    new = not path.exists()
-    with path.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        if new:
-            writer.writeheader()
-        writer.writerows(rows)
+    """Append ``rows`` to the CSV (``benchmarks.csv_rows.append_rows``)."""
+    append_rows(path, rows)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ checker. Prints a table and appends to ``benchmarks/results/routing_district.csv
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import resource
 import sys
@@ -31,6 +30,7 @@ import polars as pl  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from benchmarks.csv_rows import append_rows  # noqa: E402
 from benchmarks.matcher_city import city_compounds  # noqa: E402
 from data.aggregate import aggregate_demand, compound_demand  # noqa: E402
 from data.demo import demo_files  # noqa: E402
@@ -143,13 +143,7 @@ def main(argv: list[str] | None = None) -> None:
     for key, value in row.items():
         table.add_row(key, str(value))
     Console().print(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    new = not RESULTS.exists()
-    with RESULTS.open("a", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(row))
-        if new:
-            writer.writeheader()
-        writer.writerow(row)
+    append_rows(RESULTS, [row])
 
 
 if __name__ == "__main__":
