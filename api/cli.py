@@ -20,6 +20,7 @@ from data.aggregate import aggregate_demand, compound_demand
 from data.errors import DataError
 from data.schemas import Datum
 from data.store import Store
+from matcher.candidates import CITY_CANDIDATES
 from matcher.model import Params
 from routing.model import Params as RouteParams
 
@@ -279,6 +280,14 @@ def match(
             help="also start from min-cost flow allocations (serves far more on short days)"
         ),
     ] = False,
+    candidate_suppliers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="consider only each compound's nearest suppliers: this many, and the 2 "
+            "nearest of each category (default: every eligible supplier)",
+        ),
+    ] = None,
 ) -> None:
     """Match the stored demand of a day to the stored supplier offers."""
     from api.matching import match_day, print_allocation
@@ -289,6 +298,7 @@ def match(
         seed=seed,
         max_suppliers_per_compound=max_suppliers,
         flow_start=flow_start,
+        candidate_suppliers=candidate_suppliers,
     )
     with _reported_errors(), console.status("matching"):
         result = match_day(store, dt.date.fromisoformat(date), params)
@@ -394,6 +404,14 @@ def plan_city_command(
         int, typer.Option(help="router iterations per supplier piece (reproducible budget)")
     ] = 2000,
     seed: Annotated[int, typer.Option(help="seed of every piece")] = 0,
+    candidate_suppliers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="the matcher considers each compound's nearest suppliers only: this many, and "
+            "the 2 nearest of each category (matcher.candidates)",
+        ),
+    ] = CITY_CANDIDATES,
     retries: Annotated[int, typer.Option(help="retries of a piece that raises")] = 2,
     out: Annotated[Path, typer.Option(help="folder for allocation, plan and pieces JSON")] = Path(
         ".linli/city-out"
@@ -415,7 +433,12 @@ def plan_city_command(
 
     store = _open_store(db)
     day = dt.date.fromisoformat(date)
-    match_params = Params(time_limit_s=time_limit, deterministic_time=deterministic_time, seed=seed)
+    match_params = Params(
+        time_limit_s=time_limit,
+        deterministic_time=deterministic_time,
+        seed=seed,
+        candidate_suppliers=candidate_suppliers,
+    )
     route_params = RouteParams(
         time_limit_s=route_time_limit, max_iterations=route_iterations, seed=seed
     )

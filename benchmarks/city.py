@@ -69,6 +69,7 @@ from data.generate import (  # noqa: E402
 from data.generate_supply import generate_supply  # noqa: E402
 from data.load import load_categories  # noqa: E402
 from data.schemas import Building, HouseholdOrder, OrderItem, PriorityFlag  # noqa: E402
+from matcher.candidates import CITY_CANDIDATES  # noqa: E402
 from matcher.model import Params  # noqa: E402
 from routing.check import check_plan  # noqa: E402
 from routing.matrix import HaversineMatrix  # noqa: E402
@@ -213,7 +214,10 @@ def run(
     )
 
     match_params = Params(
-        time_limit_s=args.match_time_limit, deterministic_time=args.dtime, seed=args.seed
+        time_limit_s=args.match_time_limit,
+        deterministic_time=args.dtime,
+        seed=args.seed,
+        candidate_suppliers=args.candidate_suppliers or None,
     )
     route_params = RouteParams(
         time_limit_s=args.route_time_limit, max_iterations=args.route_iterations, seed=args.seed
@@ -395,6 +399,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--vehicles", type=int, default=6, help="per supplier")
     parser.add_argument("--dtime", type=float, default=0.9, help="matcher dtime per piece")
     parser.add_argument("--match-time-limit", type=float, default=120.0)
+    parser.add_argument(
+        "--candidate-suppliers",
+        type=int,
+        default=CITY_CANDIDATES,
+        help="nearest suppliers per compound in the matcher's model (0: all eligible)",
+    )
     parser.add_argument("--route-iterations", type=int, default=500)
     parser.add_argument("--route-time-limit", type=float, default=120.0)
     parser.add_argument("--seed", type=int, default=1)

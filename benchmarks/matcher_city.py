@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import re
 import resource
 import sys
 import time
@@ -39,6 +40,7 @@ from data.generate_supply import generate_supply  # noqa: E402
 from data.load import load_categories  # noqa: E402
 from data.schemas import Compound  # noqa: E402
 from matcher import flow  # noqa: E402
+from matcher.candidates import CITY_CANDIDATES  # noqa: E402
 from matcher.model import Params, Problem  # noqa: E402
 from matcher.result import StageReport  # noqa: E402
 from matcher.solve import solve  # noqa: E402
@@ -71,6 +73,13 @@ def main(argv: list[str] | None = None) -> None:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="start from the min-cost flow allocations too (matcher.flow)",
+    )
+    parser.add_argument(
+        "--candidate-suppliers",
+        type=int,
+        default=0,
+        help=f"nearest suppliers per compound in the model (0: all eligible; "
+        f"linli plan-city uses {CITY_CANDIDATES})",
     )
     args = parser.parse_args(argv)
     n_compounds, n_categories, n_suppliers = PRESETS[args.preset]
@@ -115,6 +124,7 @@ def main(argv: list[str] | None = None) -> None:
         deterministic=args.deterministic,
         deterministic_time=args.deterministic_time,
         flow_start=args.flow_start,
+        candidate_suppliers=args.candidate_suppliers or None,
     )
     allocation = solve(problem, params)
     timings["solve"] = time.perf_counter() - start
@@ -148,6 +158,8 @@ def main(argv: list[str] | None = None) -> None:
         "served_gap_pct": _gap(stages.get("served")),
         "cost_gap_pct": None if gap is None else round(gap, 3),
         "flow_start": args.flow_start,
+        "candidate_suppliers": args.candidate_suppliers or None,
+        "model_pairs": _model_pairs(allocation.message),
     }
     for key, value in row.items():
         print(f"{key:>22}: {value}")
@@ -156,6 +168,12 @@ def main(argv: list[str] | None = None) -> None:
     if allocation.message:
         print(f"{'message':>22}: {allocation.message}")
     append_rows(RESULTS, [row])
+
+
+def _model_pairs(message: str) -> str | None:
+    """ "kept of all" pairs from the allocation's message when candidates cut the model."""
+    found = re.search(r"held ([\d,]+) of ([\d,]+) eligible", message)
+    return f"{found[1]} of {found[2]}" if found else None
 
 
 def _gap(stage: StageReport | None) -> float | None:

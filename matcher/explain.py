@@ -25,6 +25,7 @@ import numpy.typing as npt
 from pydantic import Field
 
 from data.schemas import LOCKDOWN_LEVEL_ZH, Category, Identifier, Model, Offer
+from matcher import candidates
 from matcher.eligibility import (
     REASONS,
     Bilingual,
@@ -238,6 +239,12 @@ _UNUSED_WHY: dict[str, tuple[str, str]] = {
         "剩余需求低于它的起送份数",
         "the remaining need is below its minimum order",
     ),
+    "candidates": (
+        "它不在本小区最近的候选供应商之内（就近的{limit}家及每类商品最近的几家；"
+        "全市规划只在这些供应商中分配）",
+        "it is not among the compound's nearest candidate suppliers (the nearest {limit} and "
+        "the nearest few of each category; a city-wide plan allocates among those only)",
+    ),
     "rules": (
         "按公开规则（先保障优先户，再在各小区间公平分配，再尽量多供应，最后总成本最低）"
         "选用了其他方案",
@@ -280,6 +287,8 @@ class _Day:
     used_of_offer: dict[str, int]
     suppliers_at: dict[str, set[str]]
     counted: dict[tuple[Reason, int, str, str], ReasonCount] = field(default_factory=dict)
+    candidates: dict[str, set[str]] | None = None
+    """The suppliers the model held per compound (``Params.candidate_suppliers``)."""
 
     def unused(self, i: int, j: int, demand: int, served: int) -> SupplierNote:
         """The note of eligible offer ``i`` that compound ``j`` did not get, and why."""
@@ -287,6 +296,7 @@ class _Day:
         used = self.used_of_offer.get(offer.offer_id, 0)
         at_gate = self.suppliers_at.get(self.problem.compounds[j].compound_id, set())
         limit = self.params.max_suppliers_per_compound
+        compound_id = self.problem.compounds[j].compound_id
         if served >= demand:
             why = "met"
         elif used >= offer.capacity_units:
@@ -295,6 +305,11 @@ class _Day:
             why = "limit"
         elif offer.min_order_units > min(demand - served, offer.capacity_units - used):
             why = "min_order"
+        elif self.candidates is not None and offer.supplier_id not in self.candidates.get(
+            compound_id, {offer.supplier_id}
+        ):
+            why = "candidates"
+            limit = self.params.candidate_suppliers or limit
         else:
             why = "rules"
         return SupplierNote(
@@ -316,7 +331,7 @@ class _Day:
         per supplier, cheapest then nearest first."""
         column = self.eligibility.reasons[cat.offers, j]
         distance = self.eligibility.distance_m[cat.offers, j]
-        candidates = sorted(
+        ranked = sorted(
             (int(k) for k in np.flatnonzero(column == 0)),
             key=lambda k: (
                 self.problem.offers[int(cat.offers[k])].unit_price_cents,
@@ -325,7 +340,7 @@ class _Day:
             ),
         )
         out: list[int] = []
-        for k in candidates:
+        for k in ranked:
             if len(out) >= most:
                 break
             if cat.supplier_of_offer[k] not in named:
@@ -373,13 +388,15 @@ def explain(
         lines_of[line.compound_id, line.category_id].append(line)
         used_of_offer[line.offer_id] += line.quantity_units
         suppliers_at[line.compound_id].add(line.supplier_id)
+    params = params or Params()
     day = _Day(
         problem,
         eligibility,
-        params or Params(),
+        params,
         _index(problem, eligibility),
         used_of_offer,
         suppliers_at,
+        candidates=candidates.of_problem(problem, params, eligibility),
     )
     wanted = None if compound_ids is None else set(compound_ids)
     decisions = []

@@ -109,6 +109,14 @@ class Params(Model):
         "on short days; off by default until the router copes with the larger days it "
         "gives within short time limits",
     )
+    candidate_suppliers: int | None = Field(
+        default=None,
+        ge=1,
+        description="the model holds only each compound's nearest eligible suppliers: the 2 "
+        "nearest of each demanded category, then the nearest others up to this many "
+        "(matcher.candidates); for city-scale days where a compound reaches a hundred "
+        "suppliers. Bounds stay the whole problem's. None: every eligible supplier",
+    )
     max_suppliers_per_compound: int = Field(
         default=3, ge=1, description="suppliers delivering to one compound per day"
     )

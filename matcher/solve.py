@@ -184,7 +184,7 @@ import numpy.typing as npt
 from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
-from matcher import flow
+from matcher import candidates, flow
 from matcher.eligibility import REASONS, Eligibility, Reason, check_eligibility
 from matcher.model import DemandRow, Params, Problem
 from matcher.reliability import penalty_cents_per_unit
@@ -244,24 +244,31 @@ class _Flat:
 
 def _flatten(problem: Problem, params: Params, eligibility: Eligibility) -> _Flat:
     rows = problem.demand
-    offers_by_category: dict[str, list[int]] = defaultdict(list)
-    for i, offer in enumerate(problem.offers):
-        offers_by_category[offer.category_id].append(i)
+    offers_by_category = _offers_by_category(problem)
     pairs: list[_Pair] = []
     extra = problem.pair_cost_by_key
+    offers = problem.offers
     reliability = problem.reliability_by_supplier
+    penalty = {
+        s.supplier_id: penalty_cents_per_unit(
+            params.reliability_penalty_cents_per_unit, reliability.get(s.supplier_id)
+        )
+        for s in problem.suppliers
+    }
+    per_km = params.delivery_cost_cents_per_km
     for r, row in enumerate(rows):
         if row.quantity_units <= 0:
             continue
         j = problem.compound_index[row.compound_id]
-        for i in offers_by_category.get(row.category_id, ()):
-            if eligibility.reasons[i, j] != 0:
-                continue
-            offer = problem.offers[i]
+        of_category = offers_by_category.get(row.category_id, _NO_OFFERS)
+        eligible = of_category[eligibility.reasons[of_category, j] == 0]
+        distances = eligibility.distance_m[eligible, j].tolist()
+        depots = eligibility.nearest_depot[eligible, j].tolist()
+        for i, dist, depot in zip(eligible.tolist(), distances, depots, strict=True):
+            offer = offers[i]
             ub = min(offer.capacity_units, row.quantity_units)
             if ub < offer.min_order_units:
                 continue
-            dist = int(eligibility.distance_m[i, j])
             pairs.append(
                 _Pair(
                     offer=i,
@@ -270,23 +277,41 @@ def _flatten(problem: Problem, params: Params, eligibility: Eligibility) -> _Fla
                     ub=ub,
                     min_order=offer.min_order_units,
                     unit_cost=offer.unit_price_cents
-                    + (params.delivery_cost_cents_per_km * dist + 500) // 1000
-                    + extra.get((offer.offer_id, row.compound_id), 0),
-                    distance_m=dist,
-                    depot_id=offer.depot_ids[int(eligibility.nearest_depot[i, j])],
-                    penalty=penalty_cents_per_unit(
-                        params.reliability_penalty_cents_per_unit,
-                        reliability.get(offer.supplier_id),
-                    ),
+                    + (per_km * int(dist) + 500) // 1000
+                    + (extra.get((offer.offer_id, row.compound_id), 0) if extra else 0),
+                    distance_m=int(dist),
+                    depot_id=offer.depot_ids[depot],
+                    penalty=penalty.get(offer.supplier_id, 0),
                 )
             )
-    flat = _Flat(problem, params, eligibility, rows, pairs)
-    for p, pair in enumerate(pairs):
+    return _indexed(_Flat(problem, params, eligibility, rows, pairs))
+
+
+_NO_OFFERS: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+
+
+def _offers_by_category(problem: Problem) -> dict[str, npt.NDArray[np.int64]]:
+    """Offer indices by category, in problem order (to index eligibility's matrices)."""
+    index: dict[str, list[int]] = defaultdict(list)
+    for i, offer in enumerate(problem.offers):
+        index[offer.category_id].append(i)
+    return {category: np.array(offers, dtype=np.int64) for category, offers in index.items()}
+
+
+def _indexed(flat: _Flat) -> _Flat:
+    """``flat`` with its pairs indexed by row and offer, and its rows by compound."""
+    for p, pair in enumerate(flat.pairs):
         flat.pairs_of_row.setdefault(pair.row, []).append(p)
         flat.pairs_of_offer.setdefault(pair.offer, []).append(p)
     for r in sorted(flat.pairs_of_row):
-        flat.rows_of_compound.setdefault(rows[r].compound_id, []).append(r)
+        flat.rows_of_compound.setdefault(flat.rows[r].compound_id, []).append(r)
     return flat
+
+
+def _restricted(flat: _Flat, kept: Sequence[int]) -> _Flat:
+    """``flat`` with only the pairs ``kept`` (indices, in order)."""
+    pairs = [flat.pairs[p] for p in kept]
+    return _indexed(_Flat(flat.problem, flat.params, flat.eligibility, flat.rows, pairs))
 
 
 # --- solver back-ends: one model code, CP-SAT or a MIP through pywraplp --------------------
@@ -481,6 +506,8 @@ class _Stage:
     """Share of the remaining time this stage may use (the last stage takes all of it)."""
     value: Callable[[Sequence[int]], int] | None = None
     """The objective's value at given quantities ``q`` (every stage but the last)."""
+    trivial_bound: int = 0
+    """A bound that holds whatever pairs the model holds (all demand served; no cost)."""
 
 
 @dataclass
@@ -625,6 +652,7 @@ def _build(
                 True,
                 STAGE_SHARE["priority"],
                 lambda x: sum(min(cap, got(x)) for cap, got in caps),
+                sum(cap for cap, _ in caps),
             )
         )
 
@@ -655,13 +683,15 @@ def _build(
                 True,
                 STAGE_SHARE["fairness"],
                 lambda x: sum(floor(x) for floor in floor_values),
+                PERMILLE * len(floors),
             )
         )
 
     # 3. total served
     if not full_service:
         total_served = be.total([served[r] for r in sorted(served)])
-        stages.append(_Stage("served", total_served, True, STAGE_SHARE["served"], sum))
+        most = sum(flat.rows[r].quantity_units for r in served)
+        stages.append(_Stage("served", total_served, True, STAGE_SHARE["served"], sum, most))
 
     # valid cuts for a binding supplier limit: what a compound can receive is at most what
     # its best N suppliers can cover (all of the covered rows, capacity ignored); the LP
@@ -759,28 +789,43 @@ def _excess_of(
 
 
 MAX_SUBSETS_PER_COMPOUND = 5000
-"""Cover cuts enumerate a compound's supplier subsets only up to this many."""
+"""The greedy weighs a compound's supplier subsets only up to this many."""
+MAX_COVER_WORK = 4_000_000
+"""Cover bounds give up on a compound whose union table would take more steps than this."""
 
 
 def _cover_bounds(flat: _Flat, limited: set[str]) -> dict[str, tuple[int, int]]:
     """Per compound with a binding supplier limit: the most priority and the most demand
-    that any ``max_suppliers_per_compound`` of its eligible suppliers could cover."""
+    that any ``max_suppliers_per_compound`` of its eligible suppliers could cover.
+
+    A supplier is the set of the compound's rows it sells (a bit mask); the masks that
+    ``n`` suppliers can cover together are the unions of ``n`` masks, built one supplier at
+    a time over the distinct masks (at most 2^rows of them, 1,024 for 10 categories), so
+    a compound reached by 170 suppliers costs no more than one reached by 10."""
     n = flat.params.max_suppliers_per_compound
     out: dict[str, tuple[int, int]] = {}
     for compound_id in sorted(limited):
         rows = flat.rows_of_compound[compound_id]
-        suppliers = sorted({flat.pairs[p].supplier for r in rows for p in flat.pairs_of_row[r]})
-        if math.comb(len(suppliers), n) > MAX_SUBSETS_PER_COMPOUND:
+        if len(rows) > 62:
             continue
-        col = {supplier: k for k, supplier in enumerate(suppliers)}
-        sells = np.zeros((len(suppliers), len(rows)), dtype=bool)
+        mask_of: dict[str, int] = defaultdict(int)
         for c, r in enumerate(rows):
             for p in flat.pairs_of_row[r]:
-                sells[col[flat.pairs[p].supplier], c] = True
-        covered = sells[_combinations(len(suppliers), n)].any(axis=1)
-        priority = covered @ np.array([flat.rows[r].priority_quantity_units for r in rows])
-        demand = covered @ np.array([flat.rows[r].quantity_units for r in rows])
-        out[compound_id] = (int(priority.max(initial=0)), int(demand.max(initial=0)))
+                mask_of[flat.pairs[p].supplier] |= 1 << c
+        masks = np.unique(np.fromiter(mask_of.values(), dtype=np.int64))
+        # a supplier selling a subset of another's rows never covers more in its place
+        inside = (masks[:, None] & masks[None, :]) == masks[:, None]
+        masks = masks[inside.sum(axis=1) == 1]
+        covered = np.zeros(1, dtype=np.int64)
+        for _ in range(n):
+            if covered.size * masks.size > MAX_COVER_WORK:
+                break
+            covered = np.unique((covered[:, None] | masks[None, :]).ravel())
+        else:
+            bits = (covered[:, None] >> np.arange(len(rows), dtype=np.int64)) & 1
+            priority = bits @ np.array([flat.rows[r].priority_quantity_units for r in rows])
+            demand = bits @ np.array([flat.rows[r].quantity_units for r in rows])
+            out[compound_id] = (int(priority.max(initial=0)), int(demand.max(initial=0)))
     return out
 
 
@@ -824,19 +869,26 @@ def solve(
     params = params or Params()
     started = time.monotonic()
     eligibility = eligibility or check_eligibility(problem)
-    flat = _flatten(problem, params, eligibility)
+    whole = _flatten(problem, params, eligibility)
+    if not whole.pairs:
+        return _allocation(whole, [], SolveStatus.optimal, (), None, started, solver)
+    # the model holds each compound's candidate suppliers only (matcher.candidates); bounds
+    # and the result are the whole problem's
+    kept = None
+    if params.candidate_suppliers is not None:
+        kept = candidates.kept_pairs(whole, params.candidate_suppliers)
+    flat = whole if kept is None else _restricted(whole, kept)
     greedy = greedy_quantities(flat)
-
-    if not flat.pairs:
-        return _allocation(flat, [], SolveStatus.optimal, (), None, started, solver)
 
     full = _serves_all(flat, greedy)
     limited = _limited(flat)
     limits: flow.FlowBounds | None = None
     cover: dict[str, tuple[int, int]] = {}
+    whole_cover: dict[str, tuple[int, int]] = {}
     if not full:
         cover = _cover_bounds(flat, limited)
-        limits = flow.bounds(flat, cover)
+        whole_cover = cover if kept is None else _cover_bounds(whole, _limited(whole))
+        limits = flow.bounds(whole, whole_cover)
         if params.flow_start:
             greedy = max(flow.flow_starts(flat, greedy), key=lambda q: lexicographic_key(flat, q))
     be = _backend(params, solver)
@@ -895,16 +947,21 @@ def solve(
             hint = built.hint(solution)
         else:
             hint = {v: be.value(v) for v in built.every}
-        stage_bound = outcome.bound
-        if outcome.optimal:
+        # CP-SAT's bound and proof hold for the model's pairs: the whole problem's only
+        # when the model holds every eligible pair
+        own = outcome.bound if kept is None else stage.trivial_bound
+        stage_bound = own
+        if outcome.optimal and kept is None:
             stage_bound = fixed
         elif stage.maximize:
-            stage_bound = max(min(stage_bound, _flow_bound(limits, stage.name)), fixed)
-        elif stage.name == "cost" and limits is not None:
+            stage_bound = max(min(own, _flow_bound(limits, stage.name)), fixed)
+        elif stage.name == "cost" and (limits is not None or kept is not None):
             # the least unit cost of serving the units the served stage fixed (min-cost flow)
-            cheapest = flow.cost_bound(flat, floors.get("served", 0), cover)
-            stage_bound = min(max(stage_bound, cheapest or 0), fixed)
-        optimal = outcome.optimal or stage_bound == fixed
+            everything = sum(flat.rows[r].quantity_units for r in flat.pairs_of_row)
+            units = floors.get("served", everything)
+            cheapest = flow.cost_bound(whole, units, whole_cover)
+            stage_bound = min(max(own, cheapest or 0), fixed)
+        optimal = (outcome.optimal and kept is None) or stage_bound == fixed
         reports.append(
             StageReport(
                 name=stage.name,
@@ -932,9 +989,19 @@ def solve(
             f"{', '.join(cut)} before their deterministic budget: this allocation may differ "
             "between runs; raise time_limit_s or lower deterministic_time"
         )
+    if kept is not None:
+        note = (
+            f"the model held {len(kept):,} of {len(whole.pairs):,} eligible offer–demand pairs: "
+            f"each compound's {params.candidate_suppliers} nearest suppliers and the "
+            f"{candidates.CANDIDATES_PER_CATEGORY} nearest of each category "
+            "(Params.candidate_suppliers); the bounds are the whole problem's"
+        )
+        message = "; ".join(m for m in (message, note) if m)
+        greedy = _expanded(greedy, kept, len(whole.pairs))
+        solution = None if solution is None else _expanded(solution, kept, len(whole.pairs))
     if solution is None:
         return _allocation(
-            flat,
+            whole,
             greedy,  # the better of the greedy and the flow start
             SolveStatus.fallback_greedy,
             tuple(reports),
@@ -949,8 +1016,16 @@ def solve(
     proven = all(r.status.startswith("optimal") for r in reports)  # no "no_solution" either
     status = SolveStatus.optimal if proven and finished else SolveStatus.feasible
     return _allocation(
-        flat, solution, status, tuple(reports), bound, started, solver, message=message
+        whole, solution, status, tuple(reports), bound, started, solver, message=message
     )
+
+
+def _expanded(quantities: Sequence[int], kept: Sequence[int], n_pairs: int) -> list[int]:
+    """Quantities on ``kept`` pairs (a restricted model's) as quantities on all ``n_pairs``."""
+    out = [0] * n_pairs
+    for p, amount in zip(kept, quantities, strict=True):
+        out[p] = amount
+    return out
 
 
 def _limited(flat: _Flat) -> set[str]:
@@ -1245,9 +1320,7 @@ def _unmet(flat: _Flat, quantities: Sequence[int], served_row: dict[int, int]) -
             pair = flat.pairs[p]
             suppliers_at[flat.rows[pair.row].compound_id].add(pair.supplier)
             suppliers_row[pair.row].add(pair.supplier)
-    offers_of_category: dict[str, list[int]] = defaultdict(list)
-    for i, offer in enumerate(problem.offers):
-        offers_of_category[offer.category_id].append(i)
+    offers_of_category = _offers_by_category(problem)
     offers_of = offer_index(problem)
 
     result = []
@@ -1256,11 +1329,8 @@ def _unmet(flat: _Flat, quantities: Sequence[int], served_row: dict[int, int]) -
         if missing <= 0:
             continue
         j = problem.compound_index[row.compound_id]
-        eligible = [
-            i
-            for i in offers_of_category.get(row.category_id, ())
-            if flat.eligibility.reasons[i, j] == 0
-        ]
+        of_category = offers_of_category.get(row.category_id, _NO_OFFERS)
+        eligible = of_category[flat.eligibility.reasons[of_category, j] == 0].tolist()
         priority_missing = max(0, row.priority_quantity_units - served_row.get(r, 0))
         reasons: tuple[SupplierReason, ...] = ()
         if not eligible:

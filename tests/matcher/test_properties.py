@@ -21,9 +21,16 @@ from tests.matcher.instances import random_world
     ratio=st.sampled_from([0.3, 0.7, 1.5]),
     limit=st.integers(1, 3),
     single=st.booleans(),
+    candidates=st.sampled_from([None, 1, 2]),
 )
 def test_allocation_is_valid(
-    seed: int, compounds: int, suppliers: int, ratio: float, limit: int, single: bool
+    seed: int,
+    compounds: int,
+    suppliers: int,
+    ratio: float,
+    limit: int,
+    single: bool,
+    candidates: int | None,
 ) -> None:
     problem = random_world(seed, compounds, suppliers, supply_ratio=ratio).problem()
     params = Params(
@@ -31,6 +38,7 @@ def test_allocation_is_valid(
         num_workers=2,
         max_suppliers_per_compound=limit,
         single_supplier_per_category=single,
+        candidate_suppliers=candidates,
     )
     allocation = solve(problem, params)
     used = Counter[str]()
