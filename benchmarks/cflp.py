@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -166,8 +167,21 @@ def true_cost(inst: Instance, x: dict[tuple[int, int], int]) -> float:
     return total
 
 
-def run_matcher(inst: Instance, single: bool, params: Params) -> tuple[str, float, float, bool]:
-    """(status, objective, seconds, all demand served) through ``matcher.solve``."""
+@dataclass(frozen=True)
+class Run:
+    """One solve: status, exact objective, wall seconds (all of it), seconds and deterministic
+    time inside CP-SAT (the model alone), and whether all demand was served."""
+
+    status: str
+    objective: float
+    seconds: float
+    solver_s: float
+    dtime: float
+    feasible: bool
+
+
+def run_matcher(inst: Instance, single: bool, params: Params) -> Run:
+    """``Run`` through ``matcher.solve`` (solver time: its stages' together)."""
     problem = to_problem(inst)
     params = params.model_copy(
         update={
@@ -182,11 +196,18 @@ def run_matcher(inst: Instance, single: bool, params: Params) -> tuple[str, floa
         (int(line.supplier_id[1:]), int(line.compound_id[1:])): line.quantity_units
         for line in allocation.lines
     }
-    return allocation.status.value, true_cost(inst, x), seconds, not allocation.unmet
+    return Run(
+        allocation.status.value,
+        true_cost(inst, x),
+        seconds,
+        sum(stage.time_s or 0.0 for stage in allocation.stages),
+        sum(stage.deterministic_time or 0.0 for stage in allocation.stages),
+        not allocation.unmet,
+    )
 
 
-def run_plain(inst: Instance, single: bool, params: Params) -> tuple[str, float, float, bool]:
-    """(status, objective, seconds, feasible) with the textbook CP-SAT model."""
+def run_plain(inst: Instance, single: bool, params: Params) -> Run:
+    """``Run`` of the textbook CP-SAT model."""
     m, n = len(inst.capacity), len(inst.demand)
     model = cp_model.CpModel()
     y = [model.new_bool_var("") for _ in range(m)]
@@ -219,11 +240,12 @@ def run_plain(inst: Instance, single: bool, params: Params) -> tuple[str, float,
     t0 = time.perf_counter()
     status = solver.solve(model)
     seconds = time.perf_counter() - t0
+    dtime = solver.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return solver.status_name(status).lower(), float("nan"), seconds, False
+        return Run(solver.status_name(status).lower(), float("nan"), seconds, seconds, dtime, False)
     values = {key: int(solver.value(var)) for key, var in x.items()}
     name = "optimal" if status == cp_model.OPTIMAL else "feasible"
-    return name, true_cost(inst, values), seconds, True
+    return Run(name, true_cost(inst, values), seconds, seconds, dtime, True)
 
 
 def optima() -> dict[str, tuple[float | None, float | None]]:
@@ -243,6 +265,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("instances", nargs="*", help="names, default all cap*.txt")
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
     parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="solves per instance and model, alternating; times are the median",
+    )
     args = parser.parse_args(argv)
     names = args.instances or sorted(
         (p.stem for p in DATA.glob("cap*.txt")), key=lambda s: int(s[3:])
@@ -255,16 +283,24 @@ def main(argv: list[str] | None = None) -> None:
     )
     rows = []
     header = f"{'instance':9} {'variant':7} {'model':8} {'status':9} {'objective':>14} "
-    header += f"{'optimum':>14} {'gap %':>8} {'time s':>7}"
+    header += f"{'optimum':>14} {'gap %':>8} {'time s':>7} {'solver s':>8} {'dtime':>7}"
     print(header)
     for name in names:
         inst = read_instance(DATA / f"{name}.txt")
         for single in (False, True):
             best = known.get(name, (None, None))[1 if single else 0]
-            for model_name, runner in (("matcher", run_matcher), ("plain", run_plain)):
-                status, objective, seconds, feasible = runner(inst, single, params)
+            runs: dict[str, list[Run]] = {"matcher": [], "plain": []}
+            for _ in range(args.repeat):  # alternating, so both see the same machine
+                runs["matcher"].append(run_matcher(inst, single, params))
+                runs["plain"].append(run_plain(inst, single, params))
+            for model_name, done in runs.items():
+                run = done[0]
+                status, objective, feasible = run.status, run.objective, run.feasible
+                seconds = statistics.median(r.seconds for r in done)
+                solver_s = statistics.median(r.solver_s for r in done)
+                dtime = statistics.median(r.dtime for r in done)
                 if not feasible:  # the matcher reports unmet demand instead of failing
-                    status = "infeasible" if model_name == "plain" else "unmet"
+                    status = "infeasible" if model_name == "plain" else f"{status}, unmet"
                 gap = (
                     100.0 * (objective - best) / best
                     if best is not None and feasible
@@ -281,6 +317,9 @@ def main(argv: list[str] | None = None) -> None:
                         "optimum": "" if best is None else f"{best:.3f}",
                         "gap_pct": "" if gap != gap else f"{gap:.5f}",
                         "time_s": f"{seconds:.3f}",
+                        "solver_s": f"{solver_s:.3f}",
+                        "dtime": f"{dtime:.3f}",
+                        "repeats": args.repeat,
                     }
                 )
                 obj_text = f"{objective:14.3f}" if feasible else f"{'-':>14}"
@@ -288,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
                 gap_text = f"{gap:8.4f}" if gap == gap else f"{'-':>8}"
                 print(
                     f"{name:9} {variant:7} {model_name:8} {status:9} {obj_text} {best_text} "
-                    f"{gap_text} {seconds:7.2f}",
+                    f"{gap_text} {seconds:7.2f} {solver_s:8.2f} {dtime:7.2f}",
                     flush=True,
                 )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

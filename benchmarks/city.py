@@ -316,6 +316,7 @@ def run(
         "documents": documents,
         "match_dtime": args.dtime,
         "route_iterations": args.route_iterations,
+        "candidate_suppliers": args.candidate_suppliers,
     }
     if loss is not None:
         row["loss_sample"] = "+".join(loss.districts)
@@ -348,12 +349,16 @@ def top_districts(day: CityDay, n: int) -> list[str]:
 
 
 def recorded_rows() -> list[dict[str, str]]:
-    """The newest CSV row per (compounds, workers), so separate runs plot together."""
+    """The newest CSV row per (compounds, workers) of the newest configuration (candidate
+    suppliers), so separate runs plot together."""
     if not RESULTS.exists():
         return []
     with RESULTS.open(newline="", encoding="utf-8") as handle:
         rows = [r for r in csv.DictReader(handle) if r.get("compounds") and r.get("plan_s")]
-    newest = {(r["compounds"], r["workers"]): r for r in rows}
+    # the newest configuration only: rows run with the same candidate suppliers as the last
+    latest = rows[-1].get("candidate_suppliers") if rows else None
+    same = [r for r in rows if r.get("candidate_suppliers") == latest]
+    newest = {(r["compounds"], r["workers"]): r for r in same}
     return list(newest.values())
 
 
@@ -369,6 +374,8 @@ def plot(console: Console) -> None:
         return
     rows = recorded_rows()
     figure, axis = plt.subplots(figsize=(7, 4.5))
+    colour = {stage: f"C{k}" for k, stage in enumerate(("plan", *STAGES))}
+    line = {0: ":", 1: "--", 2: "-"}
     for workers in sorted({int(r["workers"]) for r in rows}):
         mine = sorted(
             (r for r in rows if int(r["workers"]) == workers), key=lambda r: int(r["compounds"])
@@ -376,8 +383,21 @@ def plot(console: Console) -> None:
         x = [int(r["compounds"]) for r in mine]
         for stage in ("plan", *STAGES):
             y = [float(r.get(f"{stage}_s") or 0.0) for r in mine]
-            style = "-" if stage == "plan" else "--"
-            axis.plot(x, y, style, marker="o", label=f"{stage} ({workers} workers)")
+            if not any(y):
+                continue
+            axis.plot(x, y, line.get(workers, "-."), color=colour[stage], marker="o",
+                      label=f"{stage} ({workers} workers)")  # fmt: skip
+        if mine:  # linear growth through the largest run, for reference
+            last = mine[-1]
+            slope = float(last["plan_s"]) / int(last["compounds"])
+            axis.plot(
+                [0, x[-1]],
+                [0, slope * x[-1]],
+                color="grey",
+                linewidth=0.8,
+                linestyle=line.get(workers, "-."),
+                label=f"linear ({workers} workers)",
+            )
     axis.set_xlabel("compounds")
     axis.set_ylabel("seconds")
     axis.set_title("linli plan-city: time against size (benchmarks/results/city.csv)")

@@ -162,6 +162,21 @@ def test_match_with_flow_start_serves_more_of_the_demo_day(demo_db: Path, tmp_pa
     assert units["--flow-start"] > 1.2 * units["--no-flow-start"], units
 
 
+def test_match_with_candidate_suppliers_keeps_to_the_nearest(demo_db: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "candidates.json"
+    args = ["match", "--db", str(demo_db), "--date", "2022-04-15", "--time-limit", "5"]
+    code, output = invoke(*args, "--candidate-suppliers", "4", "--save", str(saved))
+    assert code == 0, output
+    allocation = Allocation.model_validate_json(saved.read_text(encoding="utf-8"))
+    assert "candidate_suppliers" in allocation.message
+    # per compound at most its 4 nearest suppliers and the 2 nearest of each category
+    served = sum(line.quantity_units for line in allocation.lines)
+    assert served > 0
+    assert served + sum(u.quantity_units for u in allocation.unmet) == sum(
+        row.quantity_units for row in allocation.demand
+    )
+
+
 def test_match_saves_an_allocation_that_route_plans(demo_db: Path, tmp_path: Path) -> None:
     saved = tmp_path / "allocation.json"
     code, output = invoke(

@@ -166,3 +166,27 @@ def test_lexicographic_key_orders_by_the_stages() -> None:
     assert lexicographic_key(flat, nothing) < lexicographic_key(flat, some)
     assert lexicographic_key(flat, some) < lexicographic_key(flat, more)
     assert lexicographic_key(flat, more)[3] == -40 * flat.pairs[by_offer["o10"]].unit_cost
+
+
+def test_cover_bounds_equal_the_best_supplier_sets_by_enumeration() -> None:
+    import itertools
+
+    for seed, limit in ((1, 1), (2, 2), (3, 3), (4, 2)):
+        problem = random_world(seed, compounds=12, suppliers=7).problem()
+        flat = _flat(problem, Params(max_suppliers_per_compound=limit))
+        limited = solve_module._limited(flat)
+        cover = solve_module._cover_bounds(flat, limited)
+        assert set(cover) == limited and limited
+        for compound_id in limited:
+            rows = flat.rows_of_compound[compound_id]
+            sells = defaultdict(set)
+            for r in rows:
+                for p in flat.pairs_of_row[r]:
+                    sells[flat.pairs[p].supplier].add(r)
+            best = (0, 0)
+            for chosen in itertools.combinations(sorted(sells), limit):
+                covered = set().union(*(sells[s] for s in chosen))
+                priority = sum(flat.rows[r].priority_quantity_units for r in covered)
+                demand = sum(flat.rows[r].quantity_units for r in covered)
+                best = (max(best[0], priority), max(best[1], demand))
+            assert cover[compound_id] == best
