@@ -159,10 +159,13 @@ def run_group_scene(
         store, match, [*focus, pooled], (FOCUS_COMPOUND_ID, *pool.compound_ids), offers, rng
     )
 
-    claim_group = max(
-        (g for g in focus if g.state is GroupState.delivered),
-        key=lambda g: (g.committed_units, g.group_id),
-    )
+    delivered = [g for g in focus if g.state is GroupState.delivered]
+    if not delivered:
+        raise RuntimeError(
+            "the plan routed none of the focus compound's groups, so the scene has no "
+            "delivery to check at the gate; give the router more time (--route-time-limit)"
+        )
+    claim_group = max(delivered, key=lambda g: (g.committed_units, g.group_id))
     claim, check, claim_group = _claim_at_the_gate(
         store, claim_group, offers[claim_group.offer_id], day_plan
     )

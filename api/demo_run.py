@@ -293,7 +293,16 @@ def run_demo(
             with console.status(
                 f"routing the deliveries (PyVRP, limit {route_params.time_limit_s:.0f} s)"
             ):
-                day_plan = plan_day(store, DEMO_DATE, match.allocation, route_params)
+                # the focus compound's lines become its leader's formed groups (the group
+                # scene below): committed goods, routed before ordinary deliveries
+                focus_lines = {
+                    (line.offer_id, line.compound_id)
+                    for line in match.allocation.lines
+                    if line.compound_id == FOCUS_COMPOUND_ID
+                }
+                day_plan = plan_day(
+                    store, DEMO_DATE, match.allocation, route_params, committed=focus_lines
+                )
             print_plan(console, day_plan)
             if out_dir is not None:
                 console.print(f"plan written to {write_plan(day_plan, out_dir)}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,12 +42,19 @@ class DayPlan:
 
 
 def plan_day(
-    store: Store, day: dt.date, allocation: Allocation, params: Params, *, documents: bool = True
+    store: Store,
+    day: dt.date,
+    allocation: Allocation,
+    params: Params,
+    *,
+    documents: bool = True,
+    committed: Collection[tuple[str, str]] = (),
 ) -> DayPlan:
     """Route the allocation's deliveries with the stored fleet; check the plan independently.
 
     With ``documents`` the route sheets, sorting lists and pickup notices are built too,
-    reading the household orders of the routed compounds only.
+    reading the household orders of the routed compounds only. ``committed``: (offer,
+    compound) pairs carrying formed groups' goods, routed before ordinary deliveries.
     """
     supply = store.supply()
     compounds, gates, categories = store.compounds(), store.gates(), store.categories()
@@ -60,6 +68,7 @@ def plan_day(
         vehicles=supply.vehicles,
         drivers=supply.drivers,
         certificates=supply.certificates,
+        committed=committed,
     )
     plan = solve(problem, params)
     crews = crews_on_board(supply, plan, assignments(store, day))
