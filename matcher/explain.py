@@ -294,9 +294,9 @@ class _Day:
         """The note of eligible offer ``i`` that compound ``j`` did not get, and why."""
         offer = self.problem.offers[i]
         used = self.used_of_offer.get(offer.offer_id, 0)
-        at_gate = self.suppliers_at.get(self.problem.compounds[j].compound_id, set())
-        limit = self.params.max_suppliers_per_compound
         compound_id = self.problem.compounds[j].compound_id
+        at_gate = self.suppliers_at.get(compound_id, set())
+        limit = self.params.max_suppliers_per_compound
         if served >= demand:
             why = "met"
         elif used >= offer.capacity_units:

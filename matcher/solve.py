@@ -773,18 +773,16 @@ def _build(
     cost_terms = [(pair.unit_cost + pair.penalty) * q[p] for p, pair in enumerate(flat.pairs)]
     if params.fixed_cost_cents_per_delivery:
         cost_terms += [params.fixed_cost_cents_per_delivery * z[key] for key in sorted(z)]
-    for i, u in opened.items():
-        cost = opening[problem.offers[i].offer_id]
-        if cost:
-            members = flat.pairs_of_offer[i]
-            for p in members:
-                if y[p] is not None:
-                    be.add(y[p] <= u)
-                else:
-                    be.add(q[p] <= flat.pairs[p].ub * u)
-            capacity = problem.offers[i].capacity_units
-            be.add(be.total([q[p] for p in members]) <= capacity * u)
-            cost_terms.append(cost * u)
+    for i, u in opened.items():  # only offers with an opening cost have a flag
+        members = flat.pairs_of_offer[i]
+        for p in members:
+            if y[p] is not None:
+                be.add(y[p] <= u)
+            else:
+                be.add(q[p] <= flat.pairs[p].ub * u)
+        capacity = problem.offers[i].capacity_units
+        be.add(be.total([q[p] for p in members]) <= capacity * u)
+        cost_terms.append(opening[problem.offers[i].offer_id] * u)
     stages.append(_Stage("cost", be.total(cost_terms), False, 1.0))
     return _Built(stages, q, every, derived)
 
