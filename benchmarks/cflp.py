@@ -7,14 +7,23 @@ Each instance is solved twice in the same run, splittable and single-source:
   compound with demand in one category; assignment cost = a per-unit pair cost
   ``c_ij / d_j``; single source = ``single_supplier_per_category``) and solved by
   ``matcher.solve.solve`` with all its lexicographic stages;
-- ``plain``: the textbook CP-SAT model written directly (same scaling, same parameters),
-  so the overhead of the matcher's model is visible.
+- ``plain``: the textbook model written directly (same scaling, same parameters, on the
+  same back-end: HiGHS through ``pywraplp`` or CP-SAT), so the overhead of the matcher's
+  model is visible; where the single-source instance is infeasible (a customer larger than
+  every facility), ``plain-lex`` asks the matcher's question of it written directly (the
+  largest smallest served share, then the most units, then the least cost).
+
+Each instance is solved in ``--orders`` orders of its facilities and customers (the file's
+first), the same for both models, and the times are medians: a MIP's time depends on the
+order of its rows and columns (cap94 single-source: 1.0–1.75 s for the plain model over ten
+orders), which is noise, not overhead.
 
 Costs are scaled by ``SCALE`` to integers; the objective reported is recomputed exactly
 (floating point) from the solution. Gap is relative to the published optimum in
 ``optima.csv``. Prints a table and writes ``benchmarks/results/cflp.csv``.
 
-Run: ``.venv/bin/python benchmarks/cflp.py [--time-limit 20] [cap41 cap71 ...]``.
+Run: ``.venv/bin/python benchmarks/cflp.py [--solver highs cp-sat] [--orders 3]
+[--time-limit 20] [cap41 cap71 ...]``.
 """
 
 from __future__ import annotations
@@ -22,12 +31,14 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import random
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ortools.linear_solver import pywraplp
 from ortools.sat.python import cp_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,7 +59,7 @@ from data.schemas import (  # noqa: E402
 )
 from matcher.model import DemandRow, Params, Problem  # noqa: E402
 from matcher.result import Allocation  # noqa: E402
-from matcher.solve import solve  # noqa: E402
+from matcher.solve import SolverName, solve  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "benchmarks" / "orlib-cap"
 RESULTS = ROOT / "benchmarks" / "results" / "cflp.csv"
@@ -180,8 +191,25 @@ class Run:
     feasible: bool
 
 
-def run_matcher(inst: Instance, single: bool, params: Params) -> Run:
-    """``Run`` through ``matcher.solve`` (solver time: its stages' together)."""
+def reordered(inst: Instance, seed: int) -> Instance:
+    """``inst`` with its facilities and customers shuffled by ``seed`` (0: the file's order)."""
+    m, n = len(inst.capacity), len(inst.demand)
+    facilities, customers = list(range(m)), list(range(n))
+    if seed:
+        rng = random.Random(seed)
+        rng.shuffle(facilities)
+        rng.shuffle(customers)
+    return Instance(
+        inst.name,
+        tuple(inst.capacity[i] for i in facilities),
+        tuple(inst.fixed[i] for i in facilities),
+        tuple(inst.demand[j] for j in customers),
+        tuple(tuple(inst.cost[j][i] for i in facilities) for j in customers),
+    )
+
+
+def run_matcher(inst: Instance, single: bool, params: Params, solver: SolverName) -> Run:
+    """``Run`` through ``matcher.solve`` on ``solver`` (solver time: its stages' together)."""
     problem = to_problem(inst)
     params = params.model_copy(
         update={
@@ -190,7 +218,7 @@ def run_matcher(inst: Instance, single: bool, params: Params) -> Run:
         }
     )
     t0 = time.perf_counter()
-    allocation: Allocation = solve(problem, params)
+    allocation: Allocation = solve(problem, params, solver=solver)
     seconds = time.perf_counter() - t0
     x = {
         (int(line.supplier_id[1:]), int(line.compound_id[1:])): line.quantity_units
@@ -206,8 +234,11 @@ def run_matcher(inst: Instance, single: bool, params: Params) -> Run:
     )
 
 
-def run_plain(inst: Instance, single: bool, params: Params) -> Run:
-    """``Run`` of the textbook CP-SAT model."""
+def run_plain(inst: Instance, single: bool, params: Params, solver: SolverName) -> Run:
+    """``Run`` of the textbook model on ``solver`` (wall time includes building it)."""
+    if solver != "cp-sat":
+        return run_plain_mip(inst, single, params, solver)
+    built = time.perf_counter()
     m, n = len(inst.capacity), len(inst.demand)
     model = cp_model.CpModel()
     y = [model.new_bool_var("") for _ in range(m)]
@@ -229,8 +260,8 @@ def run_plain(inst: Instance, single: bool, params: Params) -> Run:
         sum(round(inst.fixed[i] * SCALE) * y[i] for i in range(m))
         + sum(_unit_cost(inst, i, j) * x[i, j] for i in range(m) for j in range(n))
     )
-    solver = cp_model.CpSolver()
-    p = solver.parameters
+    cp = cp_model.CpSolver()
+    p = cp.parameters
     p.max_time_in_seconds = params.time_limit_s
     p.max_deterministic_time = params.time_limit_s
     p.num_workers = params.num_workers
@@ -238,14 +269,94 @@ def run_plain(inst: Instance, single: bool, params: Params) -> Run:
     p.interleave_search = params.deterministic
     p.relative_gap_limit = 0.0
     t0 = time.perf_counter()
-    status = solver.solve(model)
-    seconds = time.perf_counter() - t0
-    dtime = solver.deterministic_time
+    status = cp.solve(model)
+    solver_s = time.perf_counter() - t0
+    seconds = time.perf_counter() - built
+    dtime = cp.deterministic_time
     if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return Run(solver.status_name(status).lower(), float("nan"), seconds, seconds, dtime, False)
-    values = {key: int(solver.value(var)) for key, var in x.items()}
+        name = cp.status_name(status).lower()
+        return Run(name, float("nan"), seconds, solver_s, dtime, False)
+    values = {key: int(cp.value(var)) for key, var in x.items()}
     name = "optimal" if status == cp_model.OPTIMAL else "feasible"
-    return Run(name, true_cost(inst, values), seconds, seconds, dtime, True)
+    return Run(name, true_cost(inst, values), seconds, solver_s, dtime, True)
+
+
+def run_plain_mip(
+    inst: Instance, single: bool, params: Params, solver: SolverName, lexicographic: bool = False
+) -> Run:
+    """``Run`` of the textbook model as a MIP through ``pywraplp`` (one thread, gap 0, as the
+    matcher's MIP back-end); wall time includes building the model, as the matcher's does.
+
+    With ``lexicographic`` it asks the matcher's question of an instance that cannot be
+    served in full, written directly: the largest smallest served share (‰), then the most
+    units, then the least cost, each fixed before the next (solver time is all three).
+    """
+    t0 = time.perf_counter()
+    m, n = len(inst.capacity), len(inst.demand)
+    mip = pywraplp.Solver.CreateSolver(solver.upper())
+    mip.SuppressOutput()
+    y = [mip.BoolVar("") for _ in range(m)]
+    x: dict[tuple[int, int], pywraplp.Variable] = {}
+    t = mip.IntVar(0, 1000, "")
+    for j in range(n):
+        d = inst.demand[j]
+        for i in range(m):
+            x[i, j] = mip.IntVar(0, d, "")
+            mip.Add(x[i, j] <= d * y[i])
+        if single:
+            b = [mip.BoolVar("") for _ in range(m)]
+            for i in range(m):
+                if lexicographic:
+                    mip.Add(x[i, j] <= d * b[i])
+                else:
+                    mip.Add(x[i, j] == d * b[i])
+            mip.Add(mip.Sum(b) <= 1 if lexicographic else mip.Sum(b) == 1)
+        served = mip.Sum([x[i, j] for i in range(m)])
+        if lexicographic:
+            mip.Add(served <= d)
+            mip.Add(1000 * served >= d * t)
+        else:
+            mip.Add(served == d)
+    for i in range(m):
+        mip.Add(mip.Sum([x[i, j] for j in range(n)]) <= inst.capacity[i] * y[i])
+    cost = mip.Sum([round(inst.fixed[i] * SCALE) * y[i] for i in range(m)]) + mip.Sum(
+        [_unit_cost(inst, i, j) * x[i, j] for i in range(m) for j in range(n)]
+    )
+    stages = [(t, True), (mip.Sum(list(x.values())), True)] if lexicographic else []
+    stages.append((cost, False))
+    mip.SetNumThreads(1)
+    mp = pywraplp.MPSolverParameters()
+    mp.SetDoubleParam(pywraplp.MPSolverParameters.RELATIVE_MIP_GAP, 0.0)
+    solver_s = 0.0
+    proven = True
+    for objective, maximize in stages:
+        if maximize:
+            mip.Maximize(objective)
+        else:
+            mip.Minimize(objective)
+        left = params.time_limit_s - (time.perf_counter() - t0)
+        mip.SetTimeLimit(max(10, int(left * 1000)))
+        started = time.perf_counter()
+        status = mip.Solve(mp)
+        solver_s += time.perf_counter() - started
+        if status not in (pywraplp.Solver.OPTIMAL, pywraplp.Solver.FEASIBLE):
+            name = "infeasible" if status == pywraplp.Solver.INFEASIBLE else f"status {status}"
+            seconds = time.perf_counter() - t0
+            return Run(name, float("nan"), seconds, solver_s, 0.0, False)
+        proven = proven and status == pywraplp.Solver.OPTIMAL
+        values = {key: round(var.solution_value()) for key, var in x.items()}
+        value = round(mip.Objective().Value())
+        mip.Add(objective >= value if maximize else objective <= value)
+    seconds = time.perf_counter() - t0
+    everything = sum(values.values()) == sum(inst.demand)
+    return Run(
+        "optimal" if proven else "feasible",
+        true_cost(inst, values),
+        seconds,
+        solver_s,
+        0.0,
+        everything,
+    )
 
 
 def optima() -> dict[str, tuple[float | None, float | None]]:
@@ -264,13 +375,29 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("instances", nargs="*", help="names, default all cap*.txt")
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per solve")
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=8, help="CP-SAT workers")
+    parser.add_argument(
+        "--solver",
+        nargs="+",
+        choices=["highs", "cp-sat", "scip", "cbc"],
+        default=["highs", "cp-sat"],
+        help="back-ends, each runs both models (MIPs on one thread)",
+    )
     parser.add_argument(
         "--repeat",
         type=int,
         default=1,
         help="solves per instance and model, alternating; times are the median",
     )
+    parser.add_argument(
+        "--orders",
+        type=int,
+        default=3,
+        help="solve each instance in this many orders of its facilities and customers (the "
+        "file's, then shuffled): a MIP's time depends on the order of rows and columns by "
+        "up to 1.8x here, so both models' times are medians over the same orders",
+    )
+    parser.add_argument("--csv", type=Path, default=RESULTS, help="where to write the rows")
     args = parser.parse_args(argv)
     names = args.instances or sorted(
         (p.stem for p in DATA.glob("cap*.txt")), key=lambda s: int(s[3:])
@@ -282,60 +409,88 @@ def main(argv: list[str] | None = None) -> None:
         time_limit_s=args.time_limit, num_workers=args.workers, deterministic_time=args.time_limit
     )
     rows = []
-    header = f"{'instance':9} {'variant':7} {'model':8} {'status':9} {'objective':>14} "
-    header += f"{'optimum':>14} {'gap %':>8} {'time s':>7} {'solver s':>8} {'dtime':>7}"
+    header = f"{'instance':9} {'variant':7} {'solver':7} {'model':8} {'status':9} "
+    header += f"{'objective':>14} {'optimum':>14} {'gap %':>8} {'time s':>7} {'solver s':>8} "
+    header += f"{'dtime':>7}"
     print(header)
     for name in names:
         inst = read_instance(DATA / f"{name}.txt")
         for single in (False, True):
             best = known.get(name, (None, None))[1 if single else 0]
-            runs: dict[str, list[Run]] = {"matcher": [], "plain": []}
-            for _ in range(args.repeat):  # alternating, so both see the same machine
-                runs["matcher"].append(run_matcher(inst, single, params))
-                runs["plain"].append(run_plain(inst, single, params))
-            for model_name, done in runs.items():
-                run = done[0]
-                status, objective, feasible = run.status, run.objective, run.feasible
-                seconds = statistics.median(r.seconds for r in done)
-                solver_s = statistics.median(r.solver_s for r in done)
-                dtime = statistics.median(r.dtime for r in done)
-                if not feasible:  # the matcher reports unmet demand instead of failing
-                    status = "infeasible" if model_name == "plain" else f"{status}, unmet"
-                gap = (
-                    100.0 * (objective - best) / best
-                    if best is not None and feasible
-                    else float("nan")
-                )
-                variant = "single" if single else "split"
-                rows.append(
-                    {
-                        "instance": name,
-                        "variant": variant,
-                        "model": model_name,
-                        "status": status,
-                        "objective": f"{objective:.3f}" if feasible else "",
-                        "optimum": "" if best is None else f"{best:.3f}",
-                        "gap_pct": "" if gap != gap else f"{gap:.5f}",
-                        "time_s": f"{seconds:.3f}",
-                        "solver_s": f"{solver_s:.3f}",
-                        "dtime": f"{dtime:.3f}",
-                        "repeats": args.repeat,
-                    }
-                )
-                obj_text = f"{objective:14.3f}" if feasible else f"{'-':>14}"
-                best_text = f"{best:14.3f}" if best is not None else f"{'-':>14}"
-                gap_text = f"{gap:8.4f}" if gap == gap else f"{'-':>8}"
-                print(
-                    f"{name:9} {variant:7} {model_name:8} {status:9} {obj_text} {best_text} "
-                    f"{gap_text} {seconds:7.2f} {solver_s:8.2f} {dtime:7.2f}",
-                    flush=True,
-                )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    with RESULTS.open("w", newline="") as f:
+            for solver in args.solver:
+                runs: dict[str, list[Run]] = {"matcher": [], "plain": []}
+                for order in range(args.orders):
+                    shuffled = reordered(inst, order)
+                    for _ in range(args.repeat):  # alternating, so both see the same machine
+                        runs["matcher"].append(run_matcher(shuffled, single, params, solver))
+                        runs["plain"].append(run_plain(shuffled, single, params, solver))
+                        if solver != "cp-sat" and not runs["plain"][-1].feasible:
+                            # the matcher answers "serve the most, fairly, cheapest": so does
+                            # this one
+                            runs.setdefault("plain-lex", []).append(
+                                run_plain_mip(shuffled, single, params, solver, lexicographic=True)
+                            )
+                for model_name, done in runs.items():
+                    rows.append(
+                        _row(name, single, solver, model_name, done, best, args.repeat, args.orders)
+                    )
+    args.csv.parent.mkdir(parents=True, exist_ok=True)
+    with args.csv.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {args.csv}")
+
+
+def _row(
+    name: str,
+    single: bool,
+    solver: str,
+    model_name: str,
+    done: list[Run],
+    best: float | None,
+    repeats: int,
+    orders: int,
+) -> dict[str, object]:
+    """One CSV row (times are the medians of ``done``; the status is every run's, or the
+    distinct ones joined by "/"), printed as a table line."""
+    run = done[0]
+    objective, feasible = run.objective, run.feasible
+    status = "/".join(sorted({r.status for r in done}))
+    seconds = statistics.median(r.seconds for r in done)
+    solver_s = statistics.median(r.solver_s for r in done)
+    dtime = statistics.median(r.dtime for r in done)
+    if not feasible:  # the matcher reports unmet demand instead of failing
+        status = "infeasible" if model_name == "plain" else f"{status}, unmet"
+    gap = 100.0 * (objective - best) / best if best is not None and feasible else float("nan")
+    variant = "single" if single else "split"
+    obj_text = f"{objective:14.3f}" if objective == objective else f"{'-':>14}"
+    best_text = f"{best:14.3f}" if best is not None else f"{'-':>14}"
+    gap_text = f"{gap:8.4f}" if gap == gap else f"{'-':>8}"
+    print(
+        f"{name:9} {variant:7} {solver:7} {model_name:8} {status:9} {obj_text} {best_text} "
+        f"{gap_text} {seconds:7.2f} {solver_s:8.3f} {dtime:7.2f}",
+        flush=True,
+    )
+    return {
+        "instance": name,
+        "variant": variant,
+        "solver": solver,
+        "model": model_name,
+        "status": status,
+        "objective": f"{objective:.3f}" if objective == objective else "",
+        "optimum": "" if best is None else f"{best:.3f}",
+        "gap_pct": "" if gap != gap else f"{gap:.5f}",
+        "time_s": f"{seconds:.3f}",
+        "solver_s": f"{solver_s:.4f}",
+        "dtime": f"{dtime:.3f}",
+        "repeats": repeats,
+        "orders": orders,
+        "objectives_agree": all(
+            r.objective != r.objective or abs(r.objective - run.objective) <= 1e-6 * run.objective
+            for r in done
+        ),
+    }
 
 
 if __name__ == "__main__":

@@ -95,11 +95,12 @@ second. Two uses:
   the lexicographically best of greedy and flow starts (``lexicographic_key``) is the hint
   and the fallback. Opt-in (``Params.flow_start``): the router, given half as many
   deliveries again within the seconds the API's tests allow, found no feasible plan at all
-  for some suppliers' fleets, so it stays off by default until the router can fall back to
-  a partial plan. Generated district (2,500 compounds × 8 categories × 40 suppliers,
-  seed 1): served 990,658 → 1,475,630 units (41.7 → 62.1 %), priority 196,426 → 196,949
-  units (flow bound 197,215: 0.13 % from it), about 5 s more. Demo day: served 33.7 →
-  49.7 %, priority 78.82 → 78.92 %.
+  for some suppliers' fleets; it now keeps the routes of such a search that are feasible on
+  their own, but within 5 s it still drops committed group deliveries of the larger day, so
+  the start stays off by default. Generated district (2,500 compounds × 8 categories ×
+  40 suppliers, seed 1): served 990,658 → 1,475,630 units (41.7 → 62.1 %), priority
+  196,426 → 196,949 units (flow bound 197,215: 0.13 % from it), about 5 s more. Demo day:
+  served 33.7 → 49.7 %, priority 78.82 → 78.92 %.
 
 Candidate suppliers (``Params.candidate_suppliers``, ``matcher.candidates``)
 --------------------------------------------------------------------------
@@ -578,6 +579,9 @@ def _build(
         compound_id = flat.rows[pair.row].compound_id
         by_supplier_compound[pair.supplier, compound_id].append(p)
     per_delivery = params.fixed_cost_cents_per_delivery > 0
+    # with full service and one supplier per row, a supplier's only pair to a row gets
+    # q = demand · y below, which implies both indicator rows (demand ≥ ub ≥ min order)
+    whole_row = _whole_row_pairs(flat) if full_service else set()
     y: list[Any] = [None] * len(flat.pairs)
     for p, pair in enumerate(flat.pairs):
         compound_id = flat.rows[pair.row].compound_id
@@ -590,8 +594,9 @@ def _build(
             y[p] = be.bool_var()
             every.append(y[p])
             derived.append((y[p], _any([p])))
-            be.add(q[p] >= pair.min_order * y[p])
-            be.add(q[p] <= pair.ub * y[p])
+            if p not in whole_row:
+                be.add(q[p] >= pair.min_order * y[p])
+                be.add(q[p] <= pair.ub * y[p])
 
     # supplier–compound deliveries and the per-compound supplier limit
     z: dict[tuple[str, str], Any] = {}
@@ -634,7 +639,16 @@ def _build(
                     for p in members:
                         be.add(y[p] <= w)
                     flags.append(w)
-            be.add(be.total(flags) <= 1)
+                if full_service:
+                    # the row is served in full by one supplier: all of it or nothing from
+                    # each (as x = d·b in a single-source facility-location model; the LP
+                    # relaxation is then as tight as that model's)
+                    demand = flat.rows[r].quantity_units
+                    be.add(be.total([q[p] for p in members]) == demand * flags[-1])
+            if full_service:
+                be.add(be.total(flags) == 1)
+            else:
+                be.add(be.total(flags) <= 1)
 
     # offer capacity (an offer with an opening cost gets Σ q ≤ capacity · u below), demand
     for i in sorted(flat.pairs_of_offer):
@@ -785,6 +799,22 @@ def _build(
         cost_terms.append(opening[problem.offers[i].offer_id] * u)
     stages.append(_Stage("cost", be.total(cost_terms), False, 1.0))
     return _Built(stages, q, every, derived)
+
+
+def _whole_row_pairs(flat: _Flat) -> set[int]:
+    """With one supplier per compound × category and every row served in full: the pairs
+    that are their supplier's only pair to a row of two or more suppliers (each gets
+    ``q = demand · y`` in ``_build``)."""
+    if not flat.params.single_supplier_per_category:
+        return set()
+    out: set[int] = set()
+    for members in flat.pairs_of_row.values():
+        by_supplier: dict[str, list[int]] = defaultdict(list)
+        for p in members:
+            by_supplier[flat.pairs[p].supplier].append(p)
+        if len(by_supplier) > 1:
+            out.update(ps[0] for ps in by_supplier.values() if len(ps) == 1)
+    return out
 
 
 def _sum(members: Sequence[int]) -> Callable[[Sequence[int]], int]:

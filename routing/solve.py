@@ -415,7 +415,10 @@ def _route_group(
 
     routes: list[Route] = []
     served: set[int] = set()
-    for route in solution.routes() if solution.is_feasible() else []:
+    # an infeasible best (no feasible plan found in time) still has routes that are
+    # feasible on their own: keep those, report the rest as not routed
+    kept = [r for r in solution.routes() if solution.is_feasible() or r.is_feasible()]
+    for route in kept:
         launch = next(vehicle_of_type[route.vehicle_type()])
         vehicle = launch.vehicle
         stops = []

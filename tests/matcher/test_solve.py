@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import sys
 from collections import Counter
@@ -120,6 +121,49 @@ def test_single_supplier_per_category() -> None:
     veg = [x for x in allocation.lines if x.category_id == "veg"]
     assert len(veg) == 1 and veg[0].quantity_units == 60
     assert allocation.unmet[0].reason is UnmetReason.supplier_limit
+
+
+def test_single_supplier_with_ample_supply_is_the_cheapest_single_source_plan() -> None:
+    """Every row served in full by one supplier (the full-service single-source model,
+    where a supplier may split a row over its own offers), at the least cost by enumeration."""
+    world = World()
+    demand = {1: 40, 2: 50, 3: 30, 4: 20}
+    for k, units in demand.items():
+        world.add_compound(k, {"veg": (units, 0)})
+    for sid in ("s1", "s2", "s3"):
+        world.add_supplier(sid)
+    offers = {"o1a": ("s1", 30, 800), "o1b": ("s1", 100, 1100), "o2": ("s2", 80, 900),
+              "o3": ("s3", 60, 950)}  # fmt: skip
+    for oid, (sid, capacity, price) in offers.items():
+        world.add_offer(oid, sid, "veg", capacity, price=price)
+    params = FAST.model_copy(update={"single_supplier_per_category": True})
+    allocation = solve(world.problem(), params)
+    assert allocation.stages[0].status.startswith("optimal (greedy serves all)")
+    assert allocation.status is SolveStatus.optimal and not allocation.unmet
+    suppliers: dict[str, set[str]] = {}
+    for line in allocation.lines:
+        suppliers.setdefault(line.compound_id, set()).add(line.supplier_id)
+    assert all(len(s) == 1 for s in suppliers.values())
+    assert served(allocation) == Counter({f"c{k}": units for k, units in demand.items()})
+
+    def supplier_cost(sid: str, units: int) -> int | None:
+        """Cheapest offers of ``sid`` first; None when its capacity is short."""
+        cost = 0
+        for capacity, price in sorted((c, p) for s, c, p in offers.values() if s == sid):
+            take = min(units, capacity)
+            cost, units = cost + take * price, units - take
+        return None if units else cost
+
+    cheapest = None
+    for choice in itertools.product(("s1", "s2", "s3"), repeat=len(demand)):
+        load: Counter[str] = Counter()
+        for sid, units in zip(choice, demand.values(), strict=True):
+            load[sid] += units
+        costs = [supplier_cost(sid, units) for sid, units in load.items()]
+        if all(c is not None for c in costs):
+            total = sum(c for c in costs if c is not None)
+            cheapest = total if cheapest is None else min(cheapest, total)
+    assert allocation.objectives.cost_cents == cheapest
 
 
 def test_cheapest_offer_wins_when_supply_is_ample() -> None:

@@ -8,6 +8,10 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import pytest
+from pyvrp import Model as PyVRPModel
+from pyvrp import Result, Solution
+from pyvrp.stop import StoppingCriterion
 
 from data.schemas import SHANGHAI
 from routing.check import check_plan
@@ -299,3 +303,31 @@ def test_road_graph_matrix_plugs_into_solve_and_check() -> None:
     assert check_plan(data, plan, PARAMS, graph) == []
     roads, _ = graph.matrix(np.array([lon[0], lon[1]]), np.array([lat[0], lat[1]]))
     assert plan.distance_m >= roads[0, 1]
+
+
+def test_an_infeasible_search_result_keeps_its_feasible_routes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When the search ends without a feasible plan (short limits on a big day), the routes
+    that are feasible on their own are driven and only the rest is reported not routed."""
+    searched = PyVRPModel.solve
+
+    def ends_infeasible(self: PyVRPModel, stop: StoppingCriterion, **kwargs: object) -> Result:
+        result = searched(self, stop, **kwargs)  # type: ignore[arg-type]
+        data = self.data()
+        clients = list(range(data.num_clients))
+        # one client alone, then the other three on one truck: 120 units on a 100-unit truck
+        best = Solution(data, [clients[:1], clients[1:]])
+        assert not best.is_feasible()
+        return Result(best, result.stats, result.num_iterations, result.runtime)
+
+    monkeypatch.setattr(PyVRPModel, "solve", ends_infeasible)
+    gates = [delivery(k, e) for k, e in ((1, 2), (2, 3), (3, 4), (4, 5))]
+    data = problem(gates, [vehicle(1), vehicle(2)])
+    plan = solve(data, PARAMS)
+    assert check_plan(data, plan, PARAMS) == []
+    assert [len(route.stops) for route in plan.routes] == [1]
+    routed = {stop.delivery_id for route in plan.routes for stop in route.stops}
+    left = {u.delivery_id for u in plan.unassigned}
+    assert routed | left == {"d1", "d2", "d3", "d4"} and not routed & left
+    assert {u.reason for u in plan.unassigned} == {UnassignedReason.not_routed}
