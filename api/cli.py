@@ -259,6 +259,15 @@ def migrate(db: DbOption = None) -> None:
     console.print("[green]database is at the newest migration[/]")
 
 
+class MatchSolver(enum.StrEnum):
+    """Back-end of the matcher (``matcher.solve``): CP-SAT, or a MIP through pywraplp."""
+
+    cp_sat = "cp-sat"
+    highs = "highs"
+    scip = "scip"
+    cbc = "cbc"
+
+
 @app.command()
 def match(
     date: Annotated[str, typer.Option(help="delivery date YYYY-MM-DD")],
@@ -288,6 +297,14 @@ def match(
             "nearest of each category (default: every eligible supplier)",
         ),
     ] = None,
+    solver: Annotated[
+        MatchSolver,
+        typer.Option(
+            help="cp-sat (reproducible, hints, proves fairness floors) or a MIP on one "
+            "thread: highs is far faster when every compound can be served in full "
+            "(facility location: benchmarks/cflp.py)"
+        ),
+    ] = MatchSolver.cp_sat,
 ) -> None:
     """Match the stored demand of a day to the stored supplier offers."""
     from api.matching import match_day, print_allocation
@@ -301,7 +318,7 @@ def match(
         candidate_suppliers=candidate_suppliers,
     )
     with _reported_errors(), console.status("matching"):
-        result = match_day(store, dt.date.fromisoformat(date), params)
+        result = match_day(store, dt.date.fromisoformat(date), params, solver.value)
     print_allocation(console, result)
     if save is not None:
         save.parent.mkdir(parents=True, exist_ok=True)

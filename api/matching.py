@@ -16,7 +16,7 @@ from matcher.eligibility import CrewRoster, Eligibility, check_eligibility
 from matcher.explain import Decision, explain
 from matcher.model import Params, Problem
 from matcher.result import Allocation
-from matcher.solve import solve
+from matcher.solve import DEFAULT_SOLVER, SolverName, solve
 from matcher.whatif import store_problem
 
 
@@ -31,11 +31,14 @@ class DayMatch:
     """What the allocation was made under (with the day's crew roster), for later stages."""
 
 
-def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
-    """Aggregate the day's stored orders and allocate them to the stored offers; suppliers'
-    reliability records (past deliveries, receipt checks, claims) enter the explanations and,
-    with ``params.reliability_penalty_cents_per_unit``, the cost; the day's crew roster
-    enters eligibility (every crew member's test and work ID)."""
+def match_day(
+    store: Store, day: dt.date, params: Params, solver: SolverName = DEFAULT_SOLVER
+) -> DayMatch:
+    """Aggregate the day's stored orders and allocate them to the stored offers on
+    ``solver`` (``matcher.solve``); suppliers' reliability records (past deliveries, receipt
+    checks, claims) enter the explanations and, with
+    ``params.reliability_penalty_cents_per_unit``, the cost; the day's crew roster enters
+    eligibility (every crew member's test and work ID)."""
     supply = store.supply()
     records = reliability_records(store.engine)
     scores = tuple(
@@ -48,7 +51,7 @@ def match_day(store: Store, day: dt.date, params: Params) -> DayMatch:
         problem = problem.model_copy(update={"supplier_reliability_permille": scores})
     crew = CrewRoster(members=tuple(supply.crew), assignments=tuple(assignments(store, day)))
     eligibility = check_eligibility(problem, crew=crew)
-    allocation = solve(problem, params, eligibility=eligibility)
+    allocation = solve(problem, params, solver=solver, eligibility=eligibility)
     decisions = explain(problem, allocation, eligibility, params=params, reliability=records)
     return DayMatch(problem, allocation, decisions, eligibility)
 

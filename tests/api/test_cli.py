@@ -177,6 +177,23 @@ def test_match_with_candidate_suppliers_keeps_to_the_nearest(demo_db: Path, tmp_
     )
 
 
+def test_match_on_the_highs_back_end(demo_db: Path, tmp_path: Path) -> None:
+    saved = tmp_path / "highs.json"
+    args = ["match", "--db", str(demo_db), "--date", "2022-04-15", "--time-limit", "5"]
+    code, output = invoke(*args, "--solver", "highs", "--save", str(saved))
+    assert code == 0, output
+    assert "solver highs" in output
+    allocation = Allocation.model_validate_json(saved.read_text(encoding="utf-8"))
+    assert allocation.solver == "highs"
+    served = sum(line.quantity_units for line in allocation.lines)
+    assert served > 0
+    assert served + sum(u.quantity_units for u in allocation.unmet) == sum(
+        row.quantity_units for row in allocation.demand
+    )
+    code, output = invoke(*args, "--solver", "gurobi")
+    assert code == 2 and "gurobi" in output
+
+
 def test_match_saves_an_allocation_that_route_plans(demo_db: Path, tmp_path: Path) -> None:
     saved = tmp_path / "allocation.json"
     code, output = invoke(
