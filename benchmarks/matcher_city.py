@@ -83,39 +83,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     n_compounds, n_categories, n_suppliers = PRESETS[args.preset]
-    kept = tuple(c.category_id for c in CATEGORY_MIX[:n_categories])
-    timings: dict[str, float] = {}
-
-    start = time.perf_counter()
-    city = generate_city(n_compounds, seed=args.seed)
-    orders = generate_orders(city, delivery_date=DAY, seed=args.seed)
-    supply = generate_supply(
-        city.compounds, n_suppliers=n_suppliers, delivery_date=DAY, seed=args.seed,
-        categories=kept,
-    )  # fmt: skip
-    timings["generate"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
-    demand = demand.filter(pl.col("category_id").is_in(kept))
-    timings["aggregate"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    categories = [c for c in load_categories(demo_files().categories) if c.category_id in kept]
-    compounds_models = city_compounds(city.compounds)
-    problem = Problem.from_frames(
-        DAY,
-        demand,
-        categories=categories,
-        compounds=compounds_models,
-        offers=supply.offers,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
-    )
-    timings["build problem"] = time.perf_counter() - start
+    problem, timings = generated_problem(n_compounds, n_categories, n_suppliers, args.seed)
+    offers = len(problem.offers)
 
     start = time.perf_counter()
     params = Params(
@@ -144,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
         "compounds": n_compounds,
         "categories": n_categories,
         "suppliers": n_suppliers,
-        "offers": len(supply.offers),
+        "offers": offers,
         "demand_rows": len(problem.demand),
         "time_limit_s": args.time_limit,
         "deterministic": args.deterministic,
@@ -168,6 +137,43 @@ def main(argv: list[str] | None = None) -> None:
     if allocation.message:
         print(f"{'message':>22}: {allocation.message}")
     append_rows(RESULTS, [row])
+
+
+def generated_problem(
+    n_compounds: int, n_categories: int, n_suppliers: int, seed: int
+) -> tuple[Problem, dict[str, float]]:
+    """The matcher's problem for a generated day, and the seconds of each step."""
+    kept = tuple(c.category_id for c in CATEGORY_MIX[:n_categories])
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    city = generate_city(n_compounds, seed=seed)
+    orders = generate_orders(city, delivery_date=DAY, seed=seed)
+    supply = generate_supply(
+        city.compounds, n_suppliers=n_suppliers, delivery_date=DAY, seed=seed, categories=kept
+    )
+    timings["generate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
+    demand = demand.filter(pl.col("category_id").is_in(kept))
+    timings["aggregate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    categories = [c for c in load_categories(demo_files().categories) if c.category_id in kept]
+    problem = Problem.from_frames(
+        DAY,
+        demand,
+        categories=categories,
+        compounds=city_compounds(city.compounds),
+        offers=supply.offers,
+        suppliers=supply.suppliers,
+        depots=supply.depots,
+        vehicles=supply.vehicles,
+        drivers=supply.drivers,
+        certificates=supply.certificates,
+    )
+    timings["build problem"] = time.perf_counter() - start
+    return problem, timings
 
 
 def _model_pairs(message: str) -> str | None:
