@@ -84,7 +84,6 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n_compounds, n_categories, n_suppliers = PRESETS[args.preset]
     problem, timings = generated_problem(n_compounds, n_categories, n_suppliers, args.seed)
-    offers = len(problem.offers)
 
     start = time.perf_counter()
     params = Params(
@@ -113,7 +112,7 @@ def main(argv: list[str] | None = None) -> None:
         "compounds": n_compounds,
         "categories": n_categories,
         "suppliers": n_suppliers,
-        "offers": offers,
+        "offers": len(problem.offers),
         "demand_rows": len(problem.demand),
         "time_limit_s": args.time_limit,
         "deterministic": args.deterministic,

@@ -628,9 +628,7 @@ def _build(
 
     if params.single_supplier_per_category:
         for r in sorted(flat.pairs_of_row):
-            by_supplier: dict[str, list[int]] = defaultdict(list)
-            for p in flat.pairs_of_row[r]:
-                by_supplier[flat.pairs[p].supplier].append(p)
+            by_supplier = _row_pairs_by_supplier(flat, r)
             if len(by_supplier) <= 1:
                 continue
             flags = []
@@ -814,12 +812,18 @@ def _whole_row_pairs(flat: _Flat) -> set[int]:
     if not flat.params.single_supplier_per_category:
         return set()
     out: set[int] = set()
-    for members in flat.pairs_of_row.values():
-        by_supplier: dict[str, list[int]] = defaultdict(list)
-        for p in members:
-            by_supplier[flat.pairs[p].supplier].append(p)
+    for r in flat.pairs_of_row:
+        by_supplier = _row_pairs_by_supplier(flat, r)
         if len(by_supplier) > 1:
             out.update(ps[0] for ps in by_supplier.values() if len(ps) == 1)
+    return out
+
+
+def _row_pairs_by_supplier(flat: _Flat, r: int) -> dict[str, list[int]]:
+    """The pairs of row ``r`` by supplier (a supplier may have several offers for it)."""
+    out: dict[str, list[int]] = defaultdict(list)
+    for p in flat.pairs_of_row[r]:
+        out[flat.pairs[p].supplier].append(p)
     return out
 
 
