@@ -30,6 +30,8 @@ import numpy as np
 import numpy.typing as npt
 from ortools.graph.python import min_cost_flow
 
+from matcher.capacity_prices import priced_pairs
+
 if TYPE_CHECKING:
     from matcher.model import Params, Problem
     from matcher.solve import _Flat
@@ -37,8 +39,9 @@ if TYPE_CHECKING:
 _Ints = npt.NDArray[np.int64]
 
 MAX_REPAIR_ROUNDS = 8
-"""Rounds of raising or dropping pairs below their minimum order; what is left after them
-is dropped (the greedy's top-up then fills what it can)."""
+"""Rounds of raising or dropping pairs below their minimum order; after them, or as soon
+as a round leaves no fewer short pairs than the one before, only the pairs that carry
+their minimum order stay, each forced to keep it."""
 
 
 PRIORITY_OVER_SERVED = 4096
@@ -213,11 +216,10 @@ def flow_starts(flat: _Flat, greedy: Sequence[int]) -> list[list[int]]:
     net = _Network(flat)
     if not net.rows:
         return [list(greedy)]
-    weights = _weights(net)
-    everything = np.ones(len(flat.pairs), bool)
-    unrestricted = _weighted_flow(net, everything, np.zeros(len(flat.pairs), np.int64), *weights)
-    preferred, chosen = greedy_choice(flat, prefer=[int(v) for v in unrestricted])
-    allowed = _allowed_pairs(flat, net, chosen, preferred, unrestricted)
+    nothing = np.zeros(len(flat.pairs), np.int64)
+    priced = _weighted_flow(net, priced_pairs(flat), nothing, *_weights(net))
+    preferred, chosen = greedy_choice(flat, prefer=[int(v) for v in priced])
+    allowed = _allowed_pairs(flat, net, chosen, preferred, priced)
     restricted = _restricted_flow(net, allowed, keep=preferred)
     return [list(greedy), preferred, greedy_quantities(flat, restricted)]
 
@@ -239,21 +241,33 @@ def _restricted_flow(
 
     Every delivery of ``keep`` (a valid allocation on allowed pairs) keeps at least its
     minimum order, so ``keep`` stays a solution of every round's flow and no round serves
-    fewer priority units than it does."""
+    fewer priority units than it does. When the rounds stall, the last flow's pairs that
+    carry their minimum order are each forced to keep it and the flow is solved once more
+    on them alone: no pair can then fall short, but ``keep`` may no longer fit (the caller
+    keeps the better of the two)."""
     flat = net.flat
     weights = _weights(net)
     allowed = allowed.copy()
     minimum = np.array([p.min_order for p in flat.pairs], dtype=np.int64)
     forced = np.where(np.asarray(keep, dtype=np.int64) > 0, minimum, 0)
+    cost = net.pair_cost
+    fewest = len(flat.pairs) + 1
     for _ in range(MAX_REPAIR_ROUNDS):
-        total = _weighted_flow(net, allowed, forced, *weights) + forced
+        total = _weighted_flow(net, allowed, forced, *weights, cost) + forced
         short = np.flatnonzero((total > 0) & (total < minimum))
         if short.size == 0:
-            break
+            return [int(v) for v in total]
+        if short.size >= fewest:
+            break  # a drop moves flow onto another small pair as often as it settles one
+        fewest = short.size
         _raise_or_drop(flat, net, short, total, allowed, forced, minimum)
-    else:
-        total = _weighted_flow(net, allowed, forced, *weights) + forced
-        total[(total > 0) & (total < minimum)] = 0
+        # among equally good flows, prefer the pairs that already carry their minimum order:
+        # without this the next flow moves units onto other small pairs as often as not
+        # (on a generated district 139 → 91 → 65 → 30 → 80 … short pairs; with it 139 → 32 → 2)
+        cost = net.pair_cost - np.where(total >= minimum, weights[0] // 16, 0)
+    delivering = (total >= minimum) & (total > 0)
+    forced = np.where(delivering | (forced > 0), minimum, 0)
+    total = _weighted_flow(net, forced > 0, forced, *weights, cost) + forced
     return [int(v) for v in total]
 
 
@@ -263,9 +277,11 @@ def _weighted_flow(
     forced: npt.NDArray[np.int64],
     served_weight: int,
     priority_weight: int,
+    pair_cost: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Flows on the pairs (on top of ``forced`` units) maximising priority units, then units,
-    then minimising cost, using only ``allowed`` pairs."""
+    then minimising cost (``pair_cost``, default the unit costs, each within ± the largest
+    unit cost), using only ``allowed`` pairs."""
     flat = net.flat
     used_offer: dict[int, int] = defaultdict(int)
     used_row: dict[int, int] = defaultdict(int)
@@ -291,7 +307,8 @@ def _weighted_flow(
         [capacity, np.where(allowed, net.pair_ub - forced, 0), priority_left, rest_left, [supply]]
     ).astype(np.int64)
     costs = np.concatenate(
-        [np.zeros(n_offers, np.int64), net.pair_cost, np.full(n_rows, -priority_weight),
+        [np.zeros(n_offers, np.int64), net.pair_cost if pair_cost is None else pair_cost,
+         np.full(n_rows, -priority_weight),
          np.full(n_rows, -served_weight), [0]]
     ).astype(np.int64)  # fmt: skip
     flows, _ = _solve(tails, heads, caps, costs, supply, max_flow=False)

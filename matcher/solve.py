@@ -973,6 +973,25 @@ def solve(
             break
         later = sum(s.share for s in stages[k + 1 :])
         fraction = 1.0 if k == len(stages) - 1 else stage.share / (stage.share + later)
+        start = greedy if solution is None else solution
+        proven = _proven_by_start(stage, start, limits)
+        if proven is not None:
+            # the start already reaches the stage's bound: nothing to search, and the
+            # stage's share of the budget is not passed on (the same allocation sooner)
+            if dtime_left is not None:
+                dtime_left = max(0.0, dtime_left - max(MIN_STAGE_DTIME, dtime_left * fraction))
+            reports.append(
+                StageReport(
+                    name=stage.name,
+                    status="optimal (start reaches the bound)",
+                    objective=proven,
+                    bound=proven,
+                    maximize=True,
+                )
+            )
+            be.add(stage.objective >= proven)
+            floors[stage.name] = proven
+            continue
         if dtime_left is None:
             outcome = be.solve(stage.objective, stage.maximize, left * fraction, None, hint)
         else:  # the deterministic budget ends the stage; the wall clock is a safety net
@@ -1077,6 +1096,18 @@ def solve(
     return _allocation(
         whole, solution, status, tuple(reports), bound, started, solver, message=message
     )
+
+
+def _proven_by_start(
+    stage: _Stage, start: Sequence[int], limits: flow.FlowBounds | None
+) -> int | None:
+    """The value of ``start`` for a maximisation stage when it reaches the stage's proven
+    bound (its trivial bound or the flow's), else ``None``."""
+    if not stage.maximize or stage.value is None:
+        return None
+    value = stage.value(start)
+    bound = min(stage.trivial_bound, _flow_bound(limits, stage.name))
+    return value if value >= bound else None
 
 
 def _expanded(quantities: Sequence[int], kept: Sequence[int], n_pairs: int) -> list[int]:
