@@ -28,7 +28,7 @@ import numpy.typing as npt
 if TYPE_CHECKING:
     from matcher.solve import _Flat
 
-STEPS = 100
+STEPS = 70
 """Subgradient steps (each one pass of numpy over every compound's candidate sets)."""
 PRIORITY_WEIGHT = 10.0
 """A priority unit's worth against any other unit's (1) in the compounds' choices."""

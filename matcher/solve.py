@@ -976,10 +976,8 @@ def solve(
         start = greedy if solution is None else solution
         proven = _proven_by_start(stage, start, limits)
         if proven is not None:
-            # the start already reaches the stage's bound: nothing to search, and the
-            # stage's share of the budget is not passed on (the same allocation sooner)
-            if dtime_left is not None:
-                dtime_left = max(0.0, dtime_left - max(MIN_STAGE_DTIME, dtime_left * fraction))
+            # the start already reaches the stage's bound: nothing to search; its budget
+            # goes to the later stages
             reports.append(
                 StageReport(
                     name=stage.name,
