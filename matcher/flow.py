@@ -43,8 +43,8 @@ _Ints = npt.NDArray[np.int64]
 
 MAX_REPAIR_ROUNDS = 8
 """Rounds of raising or dropping pairs below their minimum order; after them, or as soon
-as a round leaves no fewer short pairs than the one before, only the pairs that carry
-their minimum order stay, each forced to keep it."""
+as a round leaves no fewer short pairs than the one before, the pairs still short are
+dropped."""
 
 
 PRIORITY_OVER_SERVED = 4096
@@ -245,10 +245,9 @@ def _restricted_flow(
 
     Every delivery of ``keep`` (a valid allocation on allowed pairs) keeps at least its
     minimum order, so ``keep`` stays a solution of every round's flow and no round serves
-    fewer priority units than it does. When the rounds stall, the last flow's pairs that
-    carry their minimum order are each forced to keep it and the flow is solved once more
-    on them alone: no pair can then fall short, but ``keep`` may no longer fit (the caller
-    keeps the better of the two)."""
+    fewer priority units than it does. When the rounds stall, the last flow's pairs below
+    their minimum order are dropped (a few, each under its minimum order: the caller tops
+    the allocation up and keeps the better of it and ``keep``)."""
     flat = net.flat
     weights = _weights(net)
     allowed = allowed.copy()
@@ -269,9 +268,7 @@ def _restricted_flow(
         # without this the next flow moves units onto other small pairs as often as not
         # (on a generated district 139 → 91 → 65 → 30 → 80 … short pairs; with it 139 → 32 → 2)
         cost = net.pair_cost - np.where(total >= minimum, weights[0] // 16, 0)
-    delivering = (total >= minimum) & (total > 0)
-    forced = np.where(delivering | (forced > 0), minimum, 0)
-    total = _weighted_flow(net, forced > 0, forced, *weights, cost) + forced
+    total[(total > 0) & (total < minimum)] = 0
     return [int(v) for v in total]
 
 
@@ -300,23 +297,26 @@ def _weighted_flow(
     n_offers, n_rows = len(net.offers), len(net.rows)
     supply = int(capacity.sum())
     source, sink = [_Network.SOURCE], [_Network.SINK]
+    arcs = np.flatnonzero(allowed)  # only the allowed pairs' arcs: a smaller network
+    pair_cost = net.pair_cost if pair_cost is None else pair_cost
     tails = np.concatenate(
-        [np.full(n_offers, _Network.SOURCE), net.pair_tail, row_nodes, row_nodes, source]
+        [np.full(n_offers, _Network.SOURCE), net.pair_tail[arcs], row_nodes, row_nodes, source]
     ).astype(np.int64)
     heads = np.concatenate(
-        [np.array([net.offer_node[i] for i in net.offers], dtype=np.int64), net.pair_head,
+        [np.array([net.offer_node[i] for i in net.offers], dtype=np.int64), net.pair_head[arcs],
          np.full(2 * n_rows, _Network.SINK), sink]
     ).astype(np.int64)  # fmt: skip
     caps = np.concatenate(
-        [capacity, np.where(allowed, net.pair_ub - forced, 0), priority_left, rest_left, [supply]]
+        [capacity, (net.pair_ub - forced)[arcs], priority_left, rest_left, [supply]]
     ).astype(np.int64)
     costs = np.concatenate(
-        [np.zeros(n_offers, np.int64), net.pair_cost if pair_cost is None else pair_cost,
-         np.full(n_rows, -priority_weight),
+        [np.zeros(n_offers, np.int64), pair_cost[arcs], np.full(n_rows, -priority_weight),
          np.full(n_rows, -served_weight), [0]]
     ).astype(np.int64)  # fmt: skip
     flows, _ = _solve(tails, heads, caps, costs, supply, max_flow=False)
-    return flows[n_offers : n_offers + len(flat.pairs)]
+    out = np.zeros(len(flat.pairs), dtype=np.int64)
+    out[arcs] = flows[n_offers : n_offers + arcs.size]
+    return out
 
 
 def _allowed_pairs(

@@ -89,18 +89,24 @@ second. Two uses:
   1.75 M.
 - *Starts*: the greedy breaks ties between supplier sets that cover a compound's priority
   units equally by capacity, so every compound picks the same few large suppliers and their
-  capacity runs out while others stay idle. A flow that ignores the supplier limit (priority
-  units weighted ``PRIORITY_OVER_SERVED`` × units, then cost) breaks those ties instead, and
-  the flow solved again on the chosen sets (minimum orders repaired) gives the quantities;
-  the lexicographically best of greedy and flow starts (``lexicographic_key``) is the hint
-  and the fallback. Opt-in (``Params.flow_start``): the router, given half as many
-  deliveries again within the seconds the API's tests allow, found no feasible plan at all
-  for some suppliers' fleets; it now keeps the routes of such a search that are feasible on
-  their own, but within 5 s it still drops committed group deliveries of the larger day, so
-  the start stays off by default. Generated district (2,500 compounds × 8 categories ×
-  40 suppliers, seed 1): served 990,658 → 1,475,630 units (41.7 → 62.1 %), priority
-  196,426 → 196,949 units (flow bound 197,215: 0.13 % from it), about 5 s more. Demo day:
-  served 33.7 → 49.7 %, priority 78.82 → 78.92 %.
+  capacity runs out while others stay idle. The supplier sets compounds take when capacity
+  has a price (``matcher.capacity_prices``, a Lagrangian relaxation of the capacities)
+  break those ties instead: the greedy prefers the sets a flow over the priced sets uses,
+  and the flow solved again on the chosen sets (minimum orders repaired) gives the
+  quantities; the lexicographically best of greedy and flow starts (``lexicographic_key``)
+  is the hint and the fallback. Opt-in (``Params.flow_start``): the router, given half as
+  many deliveries again within the seconds the API's tests allow, found no feasible plan at
+  all for some suppliers' fleets; it now keeps the routes of such a search that are
+  feasible on their own, but within 5 s it still dropped committed group deliveries of the
+  larger day, so the start stays off by default. Generated district (2,500 compounds ×
+  8 categories × 40 suppliers, seed 1): served 990,658 → 1,608,100 units (41.7 → 67.7 %),
+  priority 196,426 → 197,215 units (the flow bound: proven, so the priority stage is not
+  searched), about 7 s more; the unrestricted flow that broke the ties before reached
+  1,475,630 and 196,949.
+- *Stages proven by the start*: a maximisation stage whose start (or the previous stage's
+  solution) already reaches its bound (the flow's or the trivial one) is fixed without a
+  search and reported ``optimal (start reaches the bound)``; its budget goes to the later
+  stages.
 
 Candidate suppliers (``Params.candidate_suppliers``, ``matcher.candidates``)
 --------------------------------------------------------------------------
