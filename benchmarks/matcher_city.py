@@ -159,17 +159,8 @@ def generated_problem(
 
     start = time.perf_counter()
     categories = [c for c in load_categories(demo_files().categories) if c.category_id in kept]
-    problem = Problem.from_frames(
-        DAY,
-        demand,
-        categories=categories,
-        compounds=city_compounds(city.compounds),
-        offers=supply.offers,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
+    problem = Problem.from_supply(
+        DAY, demand, supply, categories=categories, compounds=city_compounds(city.compounds)
     )
     timings["build problem"] = time.perf_counter() - start
     return problem, timings

@@ -81,17 +81,12 @@ def district_problem(percent: float, seed: int) -> tuple[str, Problem]:
     )
     district = str(totals["district"][0])
     compounds = city.compounds.filter(pl.col("district") == district)
-    problem = Problem.from_frames(
+    problem = Problem.from_supply(
         day,
         demand.filter(pl.col("compound_id").is_in(compounds["compound_id"].to_list())),
+        supply,
         categories=load_categories(demo_files().categories),
         compounds=[Compound(**r, synthetic=True) for r in compounds.iter_rows(named=True)],
-        offers=supply.offers,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
     )
     return f"generated {percent:g} % {district} ({compounds.height} compounds)", problem
 

@@ -93,11 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
     demand = demand.filter(pl.col("category_id").is_in(kept))
-    problem = Problem.from_frames(
-        DAY, demand, categories=categories, compounds=compounds, offers=supply.offers,
-        suppliers=supply.suppliers, depots=supply.depots, vehicles=supply.vehicles,
-        drivers=supply.drivers, certificates=supply.certificates,
-    )  # fmt: skip
+    problem = Problem.from_supply(DAY, demand, supply, categories=categories, compounds=compounds)
     allocation = match(problem, Params(time_limit_s=args.match_time_limit, seed=args.seed))
     timings["match"] = time.perf_counter() - start
 

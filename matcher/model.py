@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Self
+from typing import TYPE_CHECKING, Self
 
 import polars as pl
 from pydantic import Field, model_validator
@@ -36,6 +36,9 @@ from data.schemas import (
     Supplier,
     Vehicle,
 )
+
+if TYPE_CHECKING:
+    from data.store import SupplyBundleLike
 
 DEFAULT_WINDOW_OPENS = dt.time(7, 0)
 DEFAULT_WINDOW_CLOSES = dt.time(19, 0)
@@ -298,6 +301,34 @@ class Problem(Model):
             vehicles=tuple(vehicles),
             drivers=tuple(drivers),
             certificates=tuple(certificates),
+        )
+
+    @classmethod
+    def from_supply(
+        cls,
+        delivery_date: dt.date,
+        compound_demand: pl.DataFrame | pl.LazyFrame,
+        supply: SupplyBundleLike,
+        *,
+        categories: Iterable[Category],
+        compounds: Iterable[Compound],
+        lockdown: Iterable[LockdownStatus] = (),
+    ) -> Problem:
+        """``from_frames`` with the suppliers, depots, vehicles, drivers, certificates and
+        offers of one supply bundle (``data.load.SupplyBundle``, generated or loaded, or
+        the store's ``StoredSupply``)."""
+        return cls.from_frames(
+            delivery_date,
+            compound_demand,
+            categories=categories,
+            compounds=compounds,
+            offers=supply.offers,
+            suppliers=supply.suppliers,
+            depots=supply.depots,
+            vehicles=supply.vehicles,
+            drivers=supply.drivers,
+            certificates=supply.certificates,
+            lockdown=lockdown,
         )
 
     # --- lookups (computed once; the model is frozen) --------------------------------------

@@ -542,16 +542,11 @@ def store_problem(store: Store, day: dt.date) -> Problem:
 
     supply = store.supply()
     demand = compound_demand(aggregate_demand(store.order_lines(day))).collect()
-    return Problem.from_frames(
+    return Problem.from_supply(
         day,
         demand,
+        supply,
         categories=store.categories(),
         compounds=store.compounds(),
-        offers=supply.offers,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
         lockdown=store.lockdown(),
     )

@@ -329,15 +329,10 @@ def generated_day(
         coverage=coverage,
     )
     demand = compound_demand(aggregate_demand(order_lines_of(orders))).collect()
-    return Problem.from_frames(
+    return Problem.from_supply(
         day,
         demand,
+        supply,
         categories=[c for c in load_categories(demo_files().categories) if c.category_id in kept],
         compounds=[Compound(**row, synthetic=True) for row in city.compounds.iter_rows(named=True)],
-        offers=supply.offers,
-        suppliers=supply.suppliers,
-        depots=supply.depots,
-        vehicles=supply.vehicles,
-        drivers=supply.drivers,
-        certificates=supply.certificates,
     )
