@@ -170,7 +170,7 @@ def priced_pairs(flat: _Flat, steps: int = STEPS) -> npt.NDArray[np.bool_]:
         used = np.bincount(offers[got], weights=taken[got], minlength=len(capacity))
         slack = capacity - used
         norm = float(np.sqrt(slack @ slack))
-        if k >= steps - UNION_OF_LAST or norm == 0.0:
+        if last or norm == 0.0:
             if flat.params.single_supplier_per_category:
                 pairs = data.pair[everyone, winner, rows]
             else:

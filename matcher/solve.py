@@ -978,8 +978,6 @@ def solve(
         if left <= 0:
             reports.append(StageReport(name=stage.name, status="skipped", stopped_by="wall_clock"))
             break
-        later = sum(s.share for s in stages[k + 1 :])
-        fraction = 1.0 if k == len(stages) - 1 else stage.share / (stage.share + later)
         start = greedy if solution is None else solution
         proven = _proven_by_start(stage, start, limits)
         if proven is not None:
@@ -997,6 +995,8 @@ def solve(
             be.add(stage.objective >= proven)
             floors[stage.name] = proven
             continue
+        later = sum(s.share for s in stages[k + 1 :])
+        fraction = 1.0 if k == len(stages) - 1 else stage.share / (stage.share + later)
         if dtime_left is None:
             outcome = be.solve(stage.objective, stage.maximize, left * fraction, None, hint)
         else:  # the deterministic budget ends the stage; the wall clock is a safety net
